@@ -1,0 +1,132 @@
+/**
+ * The error catalogue: every error ragswap raises on purpose is a subclass of RagswapError with a
+ * stable `code` (the `error` field of an HTTP error body) and the HTTP status it maps to. The HTTP
+ * layer maps errors in one place (src/http/error-handler.ts) by reading these two fields.
+ *
+ * `permanent` tells the index manager whether retrying can help: a missing bucket or an invalid
+ * config stays broken until someone changes it, a network blip does not.
+ */
+export abstract class RagswapError extends Error {
+  abstract readonly code: string;
+  abstract readonly statusCode: number;
+  readonly permanent: boolean = true;
+  /** Extra fields merged into the HTTP error body (e.g. validation details). */
+  readonly details?: Record<string, unknown>;
+
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.details) this.details = options.details;
+  }
+}
+
+// --- request errors -------------------------------------------------------------------------
+
+export class InvalidRequestError extends RagswapError {
+  readonly code = 'invalid_request';
+  readonly statusCode = 400;
+}
+
+export class PayloadTooLargeError extends RagswapError {
+  readonly code = 'payload_too_large';
+  readonly statusCode = 413;
+}
+
+export class RouteNotFoundError extends RagswapError {
+  readonly code = 'not_found';
+  readonly statusCode = 404;
+}
+
+// --- tenant errors ----------------------------------------------------------------------------
+
+export class TenantNotFoundError extends RagswapError {
+  readonly code = 'tenant_not_found';
+  readonly statusCode = 404;
+  constructor(tenantId: string) {
+    super(`tenant '${tenantId}' does not exist`);
+  }
+}
+
+export class TenantInactiveError extends RagswapError {
+  readonly code = 'tenant_inactive';
+  readonly statusCode = 403;
+  constructor(tenantId: string) {
+    super(`tenant '${tenantId}' is inactive`);
+  }
+}
+
+export class IndexNotReadyError extends RagswapError {
+  readonly code = 'index_not_ready';
+  readonly statusCode = 503;
+  readonly retryAfterSeconds: number;
+  constructor(tenantId: string, reason: string, retryAfterSeconds = 2) {
+    super(`tenant '${tenantId}' has no serving index yet: ${reason}`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A tenant config that fails validation; `issues` name each offending field. */
+export class ConfigValidationError extends RagswapError {
+  readonly code = 'invalid_config';
+  readonly statusCode = 400;
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; '), {
+      details: { issues },
+    });
+    this.issues = issues;
+  }
+}
+
+export interface ConfigIssue {
+  /** JSON-pointer-like dotted path of the field, e.g. `data_source.bucket`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+// --- build errors (src/sources, src/indexing, src/models) -----------------------------------
+
+/** Base for errors that fail an index build; `permanent` decides retry vs. give up. */
+export class BuildError extends RagswapError {
+  readonly code: string = 'build_failed';
+  readonly statusCode: number = 502;
+  override readonly permanent: boolean;
+  constructor(message: string, options: { permanent: boolean; cause?: unknown; code?: string }) {
+    super(message, { cause: options.cause });
+    this.permanent = options.permanent;
+    if (options.code) this.code = options.code;
+  }
+}
+
+export class SourceError extends BuildError {
+  constructor(
+    message: string,
+    options: { permanent: boolean; cause?: unknown; code?: 'source_not_found' | 'source_access_denied' | 'source_unavailable' | 'source_invalid' },
+  ) {
+    super(message, { ...options, code: options.code ?? (options.permanent ? 'source_invalid' : 'source_unavailable') });
+  }
+}
+
+export class UnknownModelError extends BuildError {
+  constructor(kind: 'embedding' | 'llm', name: string) {
+    super(`unknown ${kind} model '${name}'`, { permanent: true, code: 'unknown_model' });
+  }
+}
+
+export class BuildAbortedError extends BuildError {
+  constructor(reason = 'build aborted') {
+    super(reason, { permanent: true, code: 'build_aborted' });
+  }
+}
+
+// --- KV errors --------------------------------------------------------------------------------
+
+export class KvUnavailableError extends RagswapError {
+  readonly code = 'kv_unavailable';
+  readonly statusCode = 503;
+  override readonly permanent = false;
+}
+
+export function isRagswapError(error: unknown): error is RagswapError {
+  return error instanceof RagswapError;
+}

@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IndexNotReadyError, isRagswapError } from '../errors.ts';
+
+/**
+ * The one place where errors become HTTP responses, always as `{"error": code, "message": text}`.
+ * Our own errors carry their code and status; Fastify's (validation, body size, bad JSON) are mapped
+ * by their codes; anything else is a 500 whose message is hidden (and logged).
+ */
+export interface HttpErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly [key: string]: unknown;
+}
+
+export interface MappedError {
+  readonly statusCode: number;
+  readonly body: HttpErrorBody;
+  readonly headers?: Record<string, string>;
+}
+
+const FASTIFY_CODES: Record<string, { statusCode: number; error: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, error: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, error: 'unsupported_media_type' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, error: 'invalid_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, error: 'invalid_request' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, error: 'invalid_request' },
+  FST_ERR_VALIDATION: { statusCode: 400, error: 'invalid_request' },
+};
+
+export function mapError(error: unknown): MappedError {
+  if (error instanceof IndexNotReadyError) {
+    return {
+      statusCode: error.statusCode,
+      body: { error: error.code, message: error.message },
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+    };
+  }
+  if (isRagswapError(error)) {
+    return { statusCode: error.statusCode, body: { error: error.code, message: error.message, ...error.details } };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const known = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (known) return { statusCode: known.statusCode, body: { error: known.error, message: fastifyError.message ?? known.error } };
+  // A JSON syntax error thrown by the body parser comes without a Fastify code.
+  if (error instanceof SyntaxError || fastifyError.statusCode === 400) {
+    return { statusCode: 400, body: { error: 'invalid_request', message: (error as Error).message } };
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { statusCode: fastifyError.statusCode, body: { error: 'invalid_request', message: fastifyError.message ?? 'bad request' } };
+  }
+  return { statusCode: 500, body: { error: 'internal_error', message: 'internal server error' } };
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = mapError(error);
+    if (mapped.statusCode >= 500 && mapped.statusCode !== 503) request.log.error({ err: error }, 'request failed');
+    void reply.code(mapped.statusCode).headers(mapped.headers ?? {}).send(mapped.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: 'not_found', message: `route ${request.method} ${request.url.split('?')[0]} not found` });
+  });
+}

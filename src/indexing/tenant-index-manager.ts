@@ -1,0 +1,364 @@
+import { randomUUID } from 'node:crypto';
+import { Mutex } from 'async-mutex';
+import PQueue from 'p-queue';
+import { IndexNotReadyError, TenantInactiveError, TenantNotFoundError, isRagswapError } from '../errors.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import type { RagswapMetrics } from '../metrics.ts';
+import { resolveEmbeddingModel } from '../models/embedding-models.ts';
+import { exponentialBackoff, type RetryPolicy } from '../retry.ts';
+import type { SourceEnvironment } from '../sources/document-source.ts';
+import type { DesiredTenants } from '../tenants/desired-tenants.ts';
+import type { TenantConfig } from '../tenants/tenant-config.ts';
+import {
+  attemptFor,
+  sameAttempt,
+  tenantStatus,
+  type BuildAttempt,
+  type BuildFailure,
+  type ServingIndexInfo,
+  type TenantStatus,
+} from '../tenants/tenant-state.ts';
+import type { BuiltIndexData } from './build-index.ts';
+import type { IndexBuilder } from './index-builder.ts';
+import { KeyedWorkQueue } from './keyed-work-queue.ts';
+import { TenantEngine, type EngineAnswer } from './tenant-engine.ts';
+
+/**
+ * The per-tenant index manager: a level-triggered reconciler. A trigger carries only a tenant id;
+ * `reconcile` compares what KV wants (DesiredTenants) with what this pod serves and converges,
+ * whatever woke it (a KV change, a retry, the startup pass, the periodic resync). Running it twice
+ * does no harm.
+ */
+
+export interface QueryEngine {
+  query(query: string, topK: number): Promise<EngineAnswer>;
+}
+
+export interface TenantAnswer extends EngineAnswer {
+  readonly tenantId: string;
+  readonly version: string;
+}
+
+export interface TenantIndexManagerOptions {
+  readonly desired: DesiredTenants;
+  readonly builder: IndexBuilder;
+  readonly sourceEnvironment: SourceEnvironment;
+  readonly metrics: RagswapMetrics;
+  readonly buildConcurrency?: number;
+  readonly logger?: Logger;
+  /** Per-tenant backoff for transient build failures. */
+  readonly retryPolicy?: RetryPolicy;
+  /** Every tenant is reconciled again on this period (jittered), even without a trigger. */
+  readonly resyncIntervalMs?: number;
+  /** Turns built data into a query engine; injectable so tests can observe swaps. */
+  readonly createEngine?: (built: BuiltIndexData) => Promise<QueryEngine>;
+}
+
+/** The four ways a reconcile ends, as in controller-runtime. */
+type ReconcileResult =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'requeue'; readonly afterMs: number }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'terminal'; readonly error: unknown };
+
+const DONE: ReconcileResult = { kind: 'done' };
+
+interface ServingIndex {
+  readonly engine: QueryEngine;
+  readonly info: ServingIndexInfo;
+}
+
+interface RunningBuild extends BuildAttempt {
+  readonly abort: AbortController;
+}
+
+/** What this pod holds for one tenant. Mutated only by its reconcile (and the swap, under `mutex`). */
+interface TenantSlot {
+  serving: ServingIndex | undefined;
+  building: RunningBuild | undefined;
+  lastFailure: BuildFailure | undefined;
+  /** Consecutive transient failures, for backoff. */
+  failures: number;
+  readonly mutex: Mutex;
+}
+
+function defaultCreateEngine(built: BuiltIndexData): Promise<QueryEngine> {
+  return TenantEngine.create(built.table, resolveEmbeddingModel(built.embeddingModel).llamaEmbedding());
+}
+
+export class TenantIndexManager {
+  readonly #desired: DesiredTenants;
+  readonly #builder: IndexBuilder;
+  readonly #sourceEnvironment: SourceEnvironment;
+  readonly #metrics: RagswapMetrics;
+  readonly #logger: Logger;
+  readonly #retryPolicy: RetryPolicy;
+  readonly #resyncIntervalMs: number;
+  readonly #createEngine: (built: BuiltIndexData) => Promise<QueryEngine>;
+  readonly #slots = new Map<string, TenantSlot>();
+  readonly #buildQueue: PQueue;
+  readonly #queue: KeyedWorkQueue;
+  #resyncTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: TenantIndexManagerOptions) {
+    this.#desired = options.desired;
+    this.#builder = options.builder;
+    this.#sourceEnvironment = options.sourceEnvironment;
+    this.#metrics = options.metrics;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'index-manager' });
+    this.#retryPolicy = options.retryPolicy ?? exponentialBackoff({ baseMs: 1_000, maxMs: 5 * 60_000 });
+    this.#resyncIntervalMs = options.resyncIntervalMs ?? 5 * 60_000;
+    this.#createEngine = options.createEngine ?? defaultCreateEngine;
+    this.#buildQueue = new PQueue({ concurrency: Math.max(1, options.buildConcurrency ?? 1) });
+    this.#buildQueue.addEventListener('add', () => this.#recordQueueMetrics());
+    this.#buildQueue.addEventListener('next', () => this.#recordQueueMetrics());
+    this.#queue = new KeyedWorkQueue((tenantId) => this.#runReconcile(tenantId));
+  }
+
+  /** Reconciles every known tenant now, then on a jittered period. */
+  start(): void {
+    this.resyncAll();
+    this.#scheduleResync();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#resyncTimer);
+    for (const slot of this.#slots.values()) slot.building?.abort.abort(new Error('manager stopped'));
+    this.#buildQueue.clear();
+    await this.#queue.stop();
+  }
+
+  /** Triggers for tenants whose desired state may have changed (the watcher calls this). */
+  notify(tenantIds: Iterable<string>): void {
+    for (const tenantId of tenantIds) {
+      this.#preemptOutdatedBuild(tenantId);
+      this.#queue.enqueue(tenantId);
+    }
+  }
+
+  resyncAll(): void {
+    this.notify(new Set([...this.#desired.tenantIds(), ...this.#slots.keys()]));
+  }
+
+  /** Resolves once no reconcile is running (tests and tools; the service never waits on this). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  // --- queries ---------------------------------------------------------------------------------
+
+  async query(tenantId: string, query: string, topK: number): Promise<TenantAnswer> {
+    const desired = this.#desired.get(tenantId);
+    if (!desired) throw new TenantNotFoundError(tenantId);
+    // Status is applied from KV at once, before any reconcile runs.
+    if (desired.config?.status === 'inactive') throw new TenantInactiveError(tenantId);
+    // One read of the slot: engine and version always belong together.
+    const serving = this.#slots.get(tenantId)?.serving;
+    if (!serving) {
+      const status = this.status(tenantId);
+      throw new IndexNotReadyError(tenantId, status ? `state is ${status.state}` : 'not loaded yet');
+    }
+    const answer = await serving.engine.query(query, topK);
+    return { tenantId, version: serving.info.version, ...answer };
+  }
+
+  // --- status ----------------------------------------------------------------------------------
+
+  status(tenantId: string): TenantStatus | undefined {
+    const desired = this.#desired.get(tenantId);
+    if (!desired) return undefined;
+    const slot = this.#slots.get(tenantId);
+    return tenantStatus(desired, {
+      serving: slot?.serving?.info,
+      building: slot?.building,
+      lastFailure: slot?.lastFailure,
+    });
+  }
+
+  statuses(): TenantStatus[] {
+    return this.#desired.tenantIds().flatMap((tenantId) => this.status(tenantId) ?? []);
+  }
+
+  /** Tenants that are active with a valid config but have neither a serving index nor a failed build. */
+  tenantsAwaitingFirstIndex(): string[] {
+    return this.#desired.tenantIds().filter((tenantId) => {
+      const desired = this.#desired.get(tenantId);
+      if (!desired?.config || desired.config.status === 'inactive') return false;
+      const slot = this.#slots.get(tenantId);
+      return !slot?.serving && !slot?.lastFailure;
+    });
+  }
+
+  // --- reconcile -------------------------------------------------------------------------------
+
+  /** Wraps one reconcile: log context, exceptions as errors, outcome counted, follow-up scheduled. */
+  async #runReconcile(tenantId: string): Promise<void> {
+    const logger = this.#logger.child({ tenant: tenantId, reconcileId: randomUUID().slice(0, 8) });
+    let result: ReconcileResult;
+    try {
+      result = await this.#reconcile(tenantId, logger);
+    } catch (error) {
+      result = { kind: 'error', error };
+    }
+    this.#metrics.reconciles.inc({ outcome: result.kind });
+    const slot = this.#slots.get(tenantId);
+    switch (result.kind) {
+      case 'done':
+        if (slot) slot.failures = 0;
+        return;
+      case 'requeue':
+        this.#queue.enqueueAfter(tenantId, result.afterMs);
+        return;
+      case 'error': {
+        const failures = slot ? ++slot.failures : 1;
+        const decision = this.#retryPolicy(failures);
+        logger.warn({ err: errorMessage(result.error), attempt: failures, retryInMs: decision.delayMs }, 'reconcile failed; will retry');
+        if (decision.retry) this.#queue.enqueueAfter(tenantId, decision.delayMs);
+        return;
+      }
+      case 'terminal':
+        logger.error({ err: errorMessage(result.error) }, 'reconcile failed permanently; waiting for a config change');
+        return;
+    }
+  }
+
+  async #reconcile(tenantId: string, logger: Logger): Promise<ReconcileResult> {
+    const desired = this.#desired.get(tenantId);
+    // The key is gone from KV: unload, so queries get 404 and the memory is freed.
+    if (!desired) {
+      const slot = this.#slots.get(tenantId);
+      if (slot) await this.#unload(tenantId, slot, logger, 'deleted from KV');
+      this.#slots.delete(tenantId);
+      return DONE;
+    }
+    const slot = this.#slot(tenantId);
+    const target = desired.config;
+    // Never had a valid config: nothing to build until someone fixes it (the status shows why).
+    if (!target) return { kind: 'terminal', error: desired.error };
+    if (target.status === 'inactive') {
+      if (slot.serving || slot.building) await this.#unload(tenantId, slot, logger, 'inactive');
+      return DONE;
+    }
+    // Already serving the desired version. Non-index fields are read from KV on each query; an
+    // index-affecting edit without a version bump only earns a warning (derived in the status).
+    if (slot.serving?.info.version === target.version) return DONE;
+    if (slot.lastFailure?.permanent && sameAttempt(slot.lastFailure, attemptFor(target))) {
+      return { kind: 'terminal', error: new Error(slot.lastFailure.message) };
+    }
+    return this.#build(tenantId, slot, target, logger);
+  }
+
+  async #build(tenantId: string, slot: TenantSlot, target: TenantConfig, logger: Logger): Promise<ReconcileResult> {
+    const attempt = attemptFor(target);
+    const abort = new AbortController();
+    slot.building = { ...attempt, abort };
+    const startedAt = performance.now();
+    const seconds = () => (performance.now() - startedAt) / 1000;
+    logger.info({ version: target.version }, 'index build started');
+    try {
+      const request = { tenantId, config: target, sourceEnvironment: this.#sourceEnvironment };
+      // p-queue drops the task if the signal aborts while it waits for a build slot, and rejects
+      // (freeing the slot) if it aborts while running: a superseded build never holds the tenant.
+      const built = await this.#buildQueue.add(() => this.#builder.build(request, abort.signal), { signal: abort.signal });
+      const engine = await this.#createEngine(built);
+      const buildMs = Math.round(seconds() * 1000);
+      const swapped = await slot.mutex.runExclusive(() => {
+        // Only what KV wants right now may serve: a build that finished after a newer version
+        // (or an unload) was decided is stale and must never overwrite the newer state.
+        const current = this.#desired.get(tenantId)?.config;
+        if (abort.signal.aborted || !current || current.status === 'inactive' || !sameAttempt(attemptFor(current), attempt)) {
+          return false;
+        }
+        slot.serving = { engine, info: servingInfo(attempt, built, buildMs) };
+        slot.lastFailure = undefined;
+        return true;
+      });
+      this.#metrics.buildDuration.observe({ tenant: tenantId, result: swapped ? 'swapped' : 'discarded' }, seconds());
+      if (swapped) {
+        this.#metrics.recordServingVersion(tenantId, target.version);
+        logger.info({ version: target.version, chunks: built.table.ids.length, documents: built.documents, buildMs }, 'index swapped in');
+      } else {
+        logger.info({ version: target.version }, 'build result discarded: a newer desired state exists');
+      }
+      return DONE;
+    } catch (error) {
+      if (abort.signal.aborted) {
+        // Superseded: whoever aborted us has enqueued the tenant again.
+        this.#metrics.buildDuration.observe({ tenant: tenantId, result: 'aborted' }, seconds());
+        logger.info({ version: target.version }, 'index build aborted');
+        return DONE;
+      }
+      const permanent = isRagswapError(error) ? error.permanent : false;
+      slot.lastFailure = {
+        ...attempt,
+        code: isRagswapError(error) ? error.code : 'build_failed',
+        message: errorMessage(error),
+        permanent,
+        at: new Date().toISOString(),
+      };
+      this.#metrics.buildDuration.observe({ tenant: tenantId, result: 'failed' }, seconds());
+      logger.error({ version: target.version, err: errorMessage(error), permanent }, 'index build failed; keeping the old index');
+      return permanent ? { kind: 'terminal', error } : { kind: 'error', error };
+    } finally {
+      if (slot.building?.abort === abort) slot.building = undefined;
+    }
+  }
+
+  /** A build for something KV no longer wants is wasted CPU: stop it now rather than when it ends. */
+  #preemptOutdatedBuild(tenantId: string): void {
+    const building = this.#slots.get(tenantId)?.building;
+    if (!building) return;
+    const target = this.#desired.get(tenantId)?.config;
+    if (target && target.status !== 'inactive' && sameAttempt(attemptFor(target), building)) return;
+    building.abort.abort(new Error('superseded by a newer desired state'));
+  }
+
+  async #unload(tenantId: string, slot: TenantSlot, logger: Logger, reason: string): Promise<void> {
+    slot.building?.abort.abort(new Error(`tenant ${reason}`));
+    await slot.mutex.runExclusive(() => {
+      slot.serving = undefined;
+      slot.lastFailure = undefined;
+    });
+    this.#metrics.recordServingVersion(tenantId, undefined);
+    logger.info({ reason }, 'tenant index unloaded');
+  }
+
+  #slot(tenantId: string): TenantSlot {
+    let slot = this.#slots.get(tenantId);
+    if (!slot) {
+      slot = { serving: undefined, building: undefined, lastFailure: undefined, failures: 0, mutex: new Mutex() };
+      this.#slots.set(tenantId, slot);
+    }
+    return slot;
+  }
+
+  #scheduleResync(): void {
+    const jitter = 0.9 + Math.random() * 0.2;
+    this.#resyncTimer = setTimeout(() => {
+      this.resyncAll();
+      this.#scheduleResync();
+    }, this.#resyncIntervalMs * jitter);
+    this.#resyncTimer.unref();
+  }
+
+  #recordQueueMetrics(): void {
+    this.#metrics.buildQueueLength.set(this.#buildQueue.size);
+    this.#metrics.buildsRunning.set(this.#buildQueue.pending);
+  }
+}
+
+function servingInfo(attempt: BuildAttempt, built: BuiltIndexData, buildMs: number): ServingIndexInfo {
+  return {
+    version: attempt.version,
+    fingerprint: attempt.fingerprint,
+    documents: built.documents,
+    chunks: built.table.ids.length,
+    skippedFiles: built.skippedFiles.length,
+    buildMs,
+    loadedAt: new Date().toISOString(),
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

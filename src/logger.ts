@@ -1,0 +1,29 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Paths that may carry credentials. Redacted at the logger so that no call site can leak a token
+ * by logging a request or an options object.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-consul-token"]',
+  'headers.authorization',
+  'headers["x-consul-token"]',
+  'token',
+  'apiKey',
+  'password',
+  'secret',
+];
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino({
+    level: process.env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...options,
+  });
+}
+
+/** A logger that discards everything, for tests and library defaults. */
+export const silentLogger: Logger = pino({ level: 'silent' });
+
+export type { Logger };

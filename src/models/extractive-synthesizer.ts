@@ -1,0 +1,196 @@
+import { BaseLLM, type LLMMetadata, type MessageContent } from '@llamaindex/core/llms';
+import type { ModuleRecord, PromptsRecord } from '@llamaindex/core/prompts';
+import { BaseSynthesizer, type SynthesizeQuery } from '@llamaindex/core/response-synthesizers';
+import { EngineResponse, MetadataMode, type NodeWithScore } from '@llamaindex/core/schema';
+import { extractText } from '@llamaindex/core/utils';
+import { joinSentences, splitSentences, tokenize, tokenWeight } from './text-tokens.ts';
+
+/**
+ * The offline default answer: the retrieved sentences that best match the question, verbatim.
+ * Nothing is generated, so nothing can be invented; the price is that the answer is only as
+ * fluent as the source text.
+ */
+
+export const NO_ANSWER_TEXT = 'No answer found in the knowledge base for this question.';
+
+export interface ExtractiveOptions {
+  /** Most sentences in an answer (default 3). */
+  maxSentences?: number;
+  /** Character budget of an answer (default 600). The best sentence is always kept whole, even when longer. */
+  maxCharacters?: number;
+  /**
+   * A sentence joins the answer only if it scores at least this fraction of the best one (default
+   * 0.25), so a strong match is not padded with sentences that share one common word.
+   */
+  minimumRelativeScore?: number;
+}
+
+export interface ExtractedSentence {
+  text: string;
+  /** Index of the passage (retrieval rank) the sentence comes from. */
+  passage: number;
+  score: number;
+}
+
+export interface ExtractedAnswer {
+  answer: string;
+  /** The sentences of `answer`, in answer order (best first). */
+  sentences: ExtractedSentence[];
+}
+
+const DEFAULT_MAX_SENTENCES = 3;
+const DEFAULT_MAX_CHARACTERS = 600;
+const DEFAULT_MINIMUM_RELATIVE_SCORE = 0.25;
+
+interface CandidateSentence {
+  text: string;
+  passage: number;
+  position: number;
+  matchedTokens: string[];
+  score: number;
+}
+
+/**
+ * Picks the sentences of `passages` (best-ranked passage first) that best cover the query tokens.
+ * A sentence scores the sum, over the distinct query tokens it contains, of the token's weight
+ * times an IDF over all candidate sentences: a query word found in every retrieved sentence tells
+ * them apart less than one found in a single sentence.
+ */
+export function extractAnswer(query: string, passages: readonly string[], options: ExtractiveOptions = {}): ExtractedAnswer {
+  const queryTokens = new Set(tokenize(query));
+  const candidates = matchingSentences(queryTokens, passages);
+  if (candidates.length === 0) return { answer: NO_ANSWER_TEXT, sentences: [] };
+  scoreByInverseSentenceFrequency(candidates);
+  const chosen = chooseSentences(candidates, options);
+  return {
+    answer: joinSentences(chosen.map((candidate) => candidate.text)),
+    sentences: chosen.map(({ text, passage, score }) => ({ text, passage, score })),
+  };
+}
+
+/**
+ * Every sentence sharing at least one token with the query. A sentence repeated across passages
+ * (chunk overlap repeats sentences at chunk edges) counts once, where it ranks best.
+ */
+function matchingSentences(queryTokens: ReadonlySet<string>, passages: readonly string[]): CandidateSentence[] {
+  const candidates: CandidateSentence[] = [];
+  if (queryTokens.size === 0) return candidates;
+  const seen = new Set<string>();
+  passages.forEach((passage, passageIndex) => {
+    splitSentences(passage).forEach((text, position) => {
+      const key = text.replace(/\s+/g, ' ');
+      if (seen.has(key)) return;
+      seen.add(key);
+      const matchedTokens = [...new Set(tokenize(text))].filter((token) => queryTokens.has(token));
+      if (matchedTokens.length > 0) candidates.push({ text, passage: passageIndex, position, matchedTokens, score: 0 });
+    });
+  });
+  return candidates;
+}
+
+function scoreByInverseSentenceFrequency(candidates: CandidateSentence[]): void {
+  const sentenceFrequency = new Map<string, number>();
+  for (const { matchedTokens } of candidates) {
+    for (const token of matchedTokens) sentenceFrequency.set(token, (sentenceFrequency.get(token) ?? 0) + 1);
+  }
+  for (const candidate of candidates) {
+    candidate.score = 0;
+    for (const token of candidate.matchedTokens) {
+      candidate.score += tokenWeight(token) * Math.log(1 + candidates.length / sentenceFrequency.get(token)!);
+    }
+  }
+}
+
+/** Best score first; ties go to the better-ranked passage, then to the earlier sentence. */
+function compareCandidates(a: CandidateSentence, b: CandidateSentence): number {
+  return b.score - a.score || a.passage - b.passage || a.position - b.position;
+}
+
+function chooseSentences(candidates: CandidateSentence[], options: ExtractiveOptions): CandidateSentence[] {
+  const maxSentences = options.maxSentences ?? DEFAULT_MAX_SENTENCES;
+  const maxCharacters = options.maxCharacters ?? DEFAULT_MAX_CHARACTERS;
+  const ranked = [...candidates].sort(compareCandidates);
+  const minimumScore = ranked[0]!.score * (options.minimumRelativeScore ?? DEFAULT_MINIMUM_RELATIVE_SCORE);
+  const chosen: CandidateSentence[] = [];
+  let characters = 0;
+  for (const candidate of ranked) {
+    if (chosen.length >= maxSentences || candidate.score < minimumScore) break;
+    // Skip (rather than stop at) a sentence that does not fit: a shorter, lower one may still.
+    if (chosen.length > 0 && characters + 1 + candidate.text.length > maxCharacters) continue;
+    chosen.push(candidate);
+    characters += (chosen.length > 1 ? 1 : 0) + candidate.text.length;
+  }
+  return chosen;
+}
+
+/**
+ * `ExtractiveSynthesizer` as a LlamaIndex response synthesizer, for
+ * `index.asQueryEngine({ retriever, responseSynthesizer })`. Never touches `Settings.llm`.
+ * The response's `metadata.sentences` holds the chosen `ExtractedSentence`s (for citations).
+ */
+export class ExtractiveSynthesizer extends BaseSynthesizer {
+  readonly options: ExtractiveOptions;
+
+  constructor(options: ExtractiveOptions = {}) {
+    // BaseSynthesizer's constructor reads the global `Settings.llm` unless given an LLM (throwing
+    // when none is set, and sharing one across tenants when one is) and sizes a PromptHelper from
+    // its metadata. Extraction needs neither, so it gets a stub that fails loudly if ever called.
+    super({ llm: new UnusedLanguageModel() });
+    this.options = options;
+  }
+
+  // The base class answers "Empty Response" when nothing was retrieved — and, when streaming, a
+  // bare response instead of a stream. Both cases get the no-answer text in the promised shape.
+  override synthesize(query: SynthesizeQuery, stream: true): Promise<AsyncIterable<EngineResponse>>;
+  override synthesize(query: SynthesizeQuery, stream?: false): Promise<EngineResponse>;
+  override async synthesize(query: SynthesizeQuery, stream = false): Promise<EngineResponse | AsyncIterable<EngineResponse>> {
+    if (query.nodes.length === 0) return respond({ answer: NO_ANSWER_TEXT, sentences: [] }, [], stream);
+    return stream ? super.synthesize(query, true) : super.synthesize(query, false);
+  }
+
+  protected async getResponse(
+    query: MessageContent,
+    nodes: NodeWithScore[],
+    stream: boolean,
+  ): Promise<EngineResponse | AsyncIterable<EngineResponse>> {
+    const passages = nodes.map(({ node }) => node.getContent(MetadataMode.NONE));
+    return respond(extractAnswer(extractText(query), passages, this.options), nodes, stream);
+  }
+
+  protected _getPrompts(): PromptsRecord {
+    return {};
+  }
+
+  protected _updatePrompts(): void {}
+
+  protected _getPromptModules(): ModuleRecord {
+    return {};
+  }
+}
+
+/** Streaming yields the whole answer as one chunk: it exists in full before the first byte is sent. */
+function respond(extracted: ExtractedAnswer, nodes: NodeWithScore[], stream: boolean): EngineResponse | AsyncIterable<EngineResponse> {
+  const response = EngineResponse.fromResponse(extracted.answer, stream, nodes);
+  response.metadata.sentences = extracted.sentences;
+  return stream ? singleChunk(response) : response;
+}
+
+async function* singleChunk(response: EngineResponse): AsyncIterable<EngineResponse> {
+  yield response;
+}
+
+/** The LLM handed to BaseSynthesizer's constructor; see ExtractiveSynthesizer's constructor. */
+class UnusedLanguageModel extends BaseLLM {
+  metadata: LLMMetadata = {
+    model: 'none (extractive synthesis)',
+    temperature: 0,
+    topP: 1,
+    contextWindow: 4096,
+    tokenizer: undefined,
+    structuredOutput: false,
+  };
+
+  async chat(): Promise<never> {
+    throw new Error('ExtractiveSynthesizer does not use a language model; a code path tried to call one');
+  }
+}

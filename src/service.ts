@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceSettings } from './config.ts';
+import { buildApp } from './http/app.ts';
+import { WorkerIndexBuilder, type IndexBuilder } from './indexing/index-builder.ts';
+import { TenantIndexManager } from './indexing/tenant-index-manager.ts';
+import { ConsulKvClient, type KvClient } from './kv/consul-kv-client.ts';
+import { PrefixWatcher } from './kv/prefix-watcher.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { RagswapMetrics } from './metrics.ts';
+import type { SourceEnvironment } from './sources/document-source.ts';
+import { DesiredTenants } from './tenants/desired-tenants.ts';
+
+/**
+ * Wires the path KV change → watcher snapshot → desired state → manager → build → swap, and the
+ * HTTP app in front of it. Everything is passed in, so tests start real instances side by side.
+ */
+export interface ServiceOptions {
+  readonly settings: ServiceSettings;
+  readonly logger?: Logger;
+  readonly kvClient?: KvClient;
+  readonly builder?: IndexBuilder;
+  /** Merged over what the settings give (tests pass S3 credentials for s3rver). */
+  readonly sourceEnvironment?: Partial<SourceEnvironment>;
+  readonly resyncIntervalMs?: number;
+}
+
+export interface RunningService {
+  readonly app: FastifyInstance;
+  /** `http://host:port` the service listens on. */
+  readonly url: string;
+  readonly manager: TenantIndexManager;
+  readonly watcher: PrefixWatcher;
+  readonly kvClient: KvClient;
+  readonly metrics: RagswapMetrics;
+  /** Graceful stop: watcher first, then the listener (in-flight requests drain, bounded), then builds. */
+  close(): Promise<void>;
+}
+
+export function sourceEnvironmentFrom(settings: ServiceSettings): SourceEnvironment {
+  return {
+    ...(settings.fsRoot ? { fsRoot: settings.fsRoot } : {}),
+    ...(settings.s3ForcePathStyle === undefined ? {} : { s3ForcePathStyle: settings.s3ForcePathStyle }),
+    ...(settings.s3Endpoint ? { s3Endpoint: settings.s3Endpoint } : {}),
+    ...(settings.awsRegion ? { s3Region: settings.awsRegion } : {}),
+  };
+}
+
+/**
+ * Ready once the first KV read is done and every active tenant with a valid config has a serving
+ * index or a failed first build. It then stays ready: a tenant added later, or a Consul outage,
+ * must not take every pod out of the Service at once.
+ */
+function readinessGate(watcher: PrefixWatcher, manager: TenantIndexManager, prefix: string) {
+  let latched = false;
+  return () => {
+    if (latched) return { ready: true, waitingFor: [] };
+    const waitingFor: string[] = [];
+    if (!watcher.status.initialLoadDone) waitingFor.push(`kv: first read of '${prefix}'`);
+    else waitingFor.push(...manager.tenantsAwaitingFirstIndex().map((tenantId) => `tenant ${tenantId}: first index build`));
+    latched = waitingFor.length === 0;
+    return { ready: latched, waitingFor };
+  };
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { settings } = options;
+  const logger = options.logger ?? createLogger();
+  if (!settings.consulAddress && !options.kvClient) throw new Error('startService needs settings.consulAddress or a kvClient');
+  const kvClient = options.kvClient ?? new ConsulKvClient({ address: settings.consulAddress!, ...(settings.consulToken ? { token: settings.consulToken } : {}) });
+  const metrics = new RagswapMetrics();
+  const desired = new DesiredTenants(settings.configPrefix);
+  const manager = new TenantIndexManager({
+    desired,
+    builder: options.builder ?? new WorkerIndexBuilder(),
+    sourceEnvironment: { ...sourceEnvironmentFrom(settings), ...options.sourceEnvironment },
+    metrics,
+    buildConcurrency: settings.buildConcurrency,
+    logger,
+    ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+  });
+  const watcher = new PrefixWatcher({
+    transport: kvClient,
+    prefix: settings.configPrefix,
+    waitMs: settings.kvWaitMs,
+    logger,
+    onSnapshot: (entries, index) => {
+      metrics.kvLastIndex.set(index);
+      manager.notify(desired.applySnapshot(entries));
+    },
+    onError: () => metrics.kvWatchErrors.inc(),
+  });
+
+  const app = await buildApp({
+    logger,
+    services: {
+      tenantIndexes: manager,
+      metrics,
+      kvStatus: () => watcher.status,
+      readiness: readinessGate(watcher, manager, settings.configPrefix),
+    },
+  });
+  await app.listen({ host: settings.host, port: settings.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  watcher.start();
+  manager.start();
+  logger.info({ url, consul: settings.consulAddress, prefix: settings.configPrefix }, 'ragswap listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await watcher.stop();
+      const drained = app.close();
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, settings.shutdownTimeoutMs, 'timeout').unref());
+      if ((await Promise.race([drained, timeout])) === 'timeout') {
+        logger.warn({ timeoutMs: settings.shutdownTimeoutMs }, 'drain timed out; closing remaining connections');
+        app.server.closeAllConnections();
+      }
+      await manager.stop();
+    })());
+
+  return { app, url, manager, watcher, kvClient, metrics, close };
+}
