@@ -47,9 +47,9 @@ export interface ContiguousVectorStoreOptions {
 const SUPPORTED_FILTER_OPERATORS: readonly string[] = [FilterOperator.EQ, FilterOperator.IN];
 
 /**
- * A LlamaIndex vector store over one `ChunkTable`. Queries are a dot-product scan with a bounded
- * heap: exact, no index structure to build or keep in sync, and fast enough for the chunk counts of
- * a tenant knowledge base (a scan of 100k × 1024 floats is a few tens of milliseconds).
+ * A LlamaIndex vector store over one `ChunkTable`. Queries are an exact dot-product scan with a
+ * bounded heap: no approximate index to build, tune or keep in sync, and linear in the table size,
+ * which suits the chunk counts of a tenant knowledge base.
  *
  * The store takes ownership of the table it wraps: `add` and `delete` mutate its arrays.
  */
@@ -230,7 +230,8 @@ export async function createVectorStoreIndex(store: BaseVectorStore): Promise<Ve
 /**
  * The k rows of `embeddings` (row-major, `dimensions` wide) with the largest dot product with
  * `query`, best first, ties to the lower row. One pass with a bounded min-heap in typed arrays:
- * O(n·d + n·log k) time, O(k) memory, no allocation per row. `include` restricts the candidates.
+ * O(n·d + n·log k) time (n·(non-zero query entries) for a sparse query), O(k + d) memory, no
+ * allocation per row. `include` restricts the candidates.
  */
 export function topKByDotProduct(
   embeddings: Float32Array,
@@ -248,13 +249,57 @@ export function topKByDotProduct(
   const rowCount = embeddings.length / dimensions;
   const heap = new TopKHeap(Math.min(rowCount, Math.max(0, Math.floor(k) || 0)));
   if (heap.capacity === 0) return heap.drain();
-  for (let row = 0, base = 0; row < rowCount; row++, base += dimensions) {
-    if (include !== undefined && !include(row)) continue;
-    let score = 0;
-    for (let column = 0; column < dimensions; column++) score += embeddings[base + column]! * query[column]!;
-    heap.offer(row, score);
+  const sparseQuery = SparseVector.of(query);
+  // A hashed query of a few words has a few dozen non-zero columns out of 1024: reading only those
+  // is an order of magnitude faster, and exact (the skipped terms are zero). Strided reads cost more
+  // per value than a sequential scan, hence the margin.
+  if (sparseQuery.columns.length * 4 < dimensions) {
+    for (let row = 0, base = 0; row < rowCount; row++, base += dimensions) {
+      if (include === undefined || include(row)) heap.offer(row, sparseQuery.dotProduct(embeddings, base));
+    }
+  } else {
+    for (let row = 0, base = 0; row < rowCount; row++, base += dimensions) {
+      if (include === undefined || include(row)) heap.offer(row, denseDotProduct(embeddings, base, query, dimensions));
+    }
   }
   return heap.drain();
+}
+
+function denseDotProduct(embeddings: Float32Array, base: number, query: Float32Array | number[], dimensions: number): number {
+  let sum = 0;
+  for (let column = 0; column < dimensions; column++) sum += embeddings[base + column]! * query[column]!;
+  return sum;
+}
+
+/** The non-zero entries of a query vector, found once per query. */
+class SparseVector {
+  readonly columns: Int32Array;
+  readonly values: Float64Array;
+
+  private constructor(columns: Int32Array, values: Float64Array) {
+    this.columns = columns;
+    this.values = values;
+  }
+
+  static of(vector: Float32Array | number[]): SparseVector {
+    let nonZero = 0;
+    for (let column = 0; column < vector.length; column++) if (vector[column] !== 0) nonZero++;
+    const columns = new Int32Array(nonZero);
+    const values = new Float64Array(nonZero);
+    for (let column = 0, entry = 0; column < vector.length; column++) {
+      if (vector[column] === 0) continue;
+      columns[entry] = column;
+      values[entry++] = vector[column]!;
+    }
+    return new SparseVector(columns, values);
+  }
+
+  /** Dot product with the row starting at `base`; the same sum, in the same order, as the dense loop minus its zero terms. */
+  dotProduct(embeddings: Float32Array, base: number): number {
+    let sum = 0;
+    for (let entry = 0; entry < this.columns.length; entry++) sum += embeddings[base + this.columns[entry]!]! * this.values[entry]!;
+    return sum;
+  }
 }
 
 /**

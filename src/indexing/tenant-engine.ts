@@ -1,8 +1,8 @@
 import type { BaseEmbedding } from '@llamaindex/core/embeddings';
 import { MetadataMode } from '@llamaindex/core/schema';
-import { VectorStoreIndex } from 'llamaindex';
+import type { VectorStoreIndex } from 'llamaindex';
 import { ExtractiveSynthesizer } from '../models/extractive-synthesizer.ts';
-import { ContiguousVectorStore, type ChunkTable } from './contiguous-vector-store.ts';
+import { ContiguousVectorStore, createVectorStoreIndex, type ChunkTable } from './contiguous-vector-store.ts';
 
 export interface AnswerSource {
   readonly id: string;
@@ -35,7 +35,7 @@ export class TenantEngine {
   /** The embedding model is passed explicitly: a global Settings.embedModel would be shared by every tenant. */
   static async create(table: ChunkTable, embedModel: BaseEmbedding): Promise<TenantEngine> {
     const store = ContiguousVectorStore.fromChunkTable(table, embedModel);
-    const index = await VectorStoreIndex.fromVectorStore(store);
+    const index = await createVectorStoreIndex(store);
     return new TenantEngine(index, table.ids.length);
   }
 

@@ -54,9 +54,17 @@ interface ConsulEntry {
   Flags: number;
 }
 
+/** With `includeResponse`, consul@2 resolves `[response, body]` (`[response]` on a 404). */
 interface IncludedResponse<T> {
-  body: T | undefined;
-  headers: Record<string, string | undefined>;
+  readonly body: T | undefined;
+  readonly headers: Record<string, string | undefined>;
+}
+
+type RawIncludedResponse = [{ headers?: Record<string, string | undefined> } | undefined, unknown?] | undefined;
+
+function unwrapResponse<T>(raw: RawIncludedResponse): IncludedResponse<T> {
+  const [response, body] = raw ?? [];
+  return { body: body as T | undefined, headers: response?.headers ?? {} };
 }
 
 export function consulBaseUrl(address: string): string {
@@ -161,7 +169,7 @@ export class ConsulKvClient implements KvClient {
     const cancel = () => ctx.emit('cancel');
     options.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      return (await run(this.#consul.kv as unknown as LooseKv, ctx)) as IncludedResponse<T>;
+      return unwrapResponse<T>((await run(this.#consul.kv as unknown as LooseKv, ctx)) as RawIncludedResponse);
     } catch (error) {
       options.signal?.throwIfAborted();
       throw new KvUnavailableError(`Consul KV request failed: ${(error as Error).message}`, { cause: error });

@@ -428,7 +428,8 @@ export class EmbeddedKvServer {
     this.#shutdown.abort();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
-    await Promise.race([Promise.allSettled(this.#inFlight.values()), delay(STOP_GRACE_MS)]);
+    // An unref'd timer: once everything has finished, nothing is left to hold the process open.
+    await Promise.race([Promise.allSettled(this.#inFlight.values()), delay(STOP_GRACE_MS, undefined, { ref: false })]);
     this.#server.closeAllConnections();
     await closed;
     await this.#store.close();

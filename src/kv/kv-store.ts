@@ -426,6 +426,11 @@ export class KvStore {
     return this.#state;
   }
 
+  /** Waits in progress (Consul's `queries_blocking` gauge). */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   get(key: string): KvGetResult {
     return { index: keyIndex(this.#state, key), entry: this.#state.entries.get(key) };
   }

@@ -59,9 +59,9 @@ interface CandidateSentence {
 export function extractAnswer(query: string, passages: readonly string[], options: ExtractiveOptions = {}): ExtractedAnswer {
   const queryTokens = new Set(tokenize(query));
   const candidates = matchingSentences(queryTokens, passages);
-  if (candidates.length === 0) return { answer: NO_ANSWER_TEXT, sentences: [] };
   scoreByInverseSentenceFrequency(candidates);
-  const chosen = chooseSentences(candidates, options);
+  const chosen = candidates.length === 0 ? [] : chooseSentences(candidates, options);
+  if (chosen.length === 0) return { answer: NO_ANSWER_TEXT, sentences: [] };
   return {
     answer: joinSentences(chosen.map((candidate) => candidate.text)),
     sentences: chosen.map(({ text, passage, score }) => ({ text, passage, score })),

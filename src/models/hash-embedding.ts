@@ -1,4 +1,4 @@
-import { BaseEmbedding } from '@llamaindex/core/embeddings';
+import { BaseEmbedding, SimilarityType } from '@llamaindex/core/embeddings';
 import { tokenize, tokenWeight } from './text-tokens.ts';
 
 /**
@@ -11,6 +11,12 @@ import { tokenize, tokenWeight } from './text-tokens.ts';
 export const HASH_EMBEDDING_DIMENSIONS = 1024;
 
 /**
+ * Token counts of the text being embedded, reused across calls to spare a Map per chunk.
+ * `embedTextInto` is synchronous, so two calls never share it (each worker thread has its own).
+ */
+const termFrequencies = new Map<string, number>();
+
+/**
  * Writes the L2-normalised embedding of `text` into `out[offset .. offset + dimensions)`.
  * The build path embeds every chunk straight into one contiguous matrix, so this allocates nothing
  * beyond the token list. A text without tokens leaves an all-zero row (similarity 0, never NaN).
@@ -21,21 +27,16 @@ export function embedTextInto(text: string, out: Float32Array, offset: number, d
     throw new RangeError(`embedding row [${offset}, ${offset + dimensions}) is outside an array of length ${out.length}`);
   }
   out.fill(0, offset, offset + dimensions);
-  const tokens = tokenize(text);
-  // Sorting groups equal tokens, so a token's frequency is the length of its run: no Map per text.
-  tokens.sort();
-  let runStart = 0;
-  for (let index = 1; index <= tokens.length; index++) {
-    if (index < tokens.length && tokens[index] === tokens[runStart]) continue;
-    const token = tokens[runStart]!;
+  for (const token of tokenize(text)) termFrequencies.set(token, (termFrequencies.get(token) ?? 0) + 1);
+  termFrequencies.forEach((termFrequency, token) => {
     // Sublinear term frequency: the tenth "password" in a chunk says little more than the second.
-    const weight = (1 + Math.log(index - runStart)) * tokenWeight(token);
+    const weight = (1 + Math.log(termFrequency)) * tokenWeight(token);
     const hash = hashToken(token);
     // Bucket from the low bits, sign from the top bit: the signs make collisions cancel out in
     // expectation instead of always adding similarity.
     out[offset + (hash % dimensions)]! += hash & 0x8000_0000 ? -weight : weight;
-    runStart = index;
-  }
+  });
+  termFrequencies.clear();
   normaliseInPlace(out, offset, dimensions);
 }
 
@@ -104,4 +105,12 @@ export class HashEmbedding extends BaseEmbedding {
   // The base class defines this as an instance property, so it is overridden as one.
   override getTextEmbeddings = async (texts: string[]): Promise<number[][]> =>
     texts.map((text) => Array.from(embedText(text, this.dimensions)));
+
+  /** The base cosine divides by the norms, which is 0/0 = NaN for a text without tokens; this gives 0. */
+  override similarity(embedding1: number[], embedding2: number[], mode: SimilarityType = SimilarityType.DEFAULT): number {
+    if (mode !== SimilarityType.DEFAULT) return super.similarity(embedding1, embedding2, mode);
+    const dotProduct = super.similarity(embedding1, embedding2, SimilarityType.DOT_PRODUCT);
+    const norms = Math.hypot(...embedding1) * Math.hypot(...embedding2);
+    return norms === 0 ? 0 : dotProduct / norms;
+  }
 }

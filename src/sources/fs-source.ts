@@ -150,7 +150,6 @@ async function loadEntry(entry: WalkEntry, maxBytes: number, signal: AbortSignal
   try {
     bytes = await readFile(entry.absolutePath, { signal });
   } catch (error) {
-    if (signal.aborted) throw signal.reason;
     // Deleted between the walk and the read: the same as an S3 object that vanished after listing.
     if (isErrno(error, 'ENOENT')) return { skipped: skippedFile(entry.key, 'extraction_failed', 'file was deleted while loading') };
     throw fsSourceError(error, `'${entry.key}'`);

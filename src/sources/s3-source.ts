@@ -65,7 +65,8 @@ export class S3DocumentSource implements DocumentSource {
       );
       return toLoadResult(outcomes);
     } catch (error) {
-      // The SDK reports an abort as its own AbortError; callers expect the reason they aborted with.
+      // The SDK reports an abort as its own AbortError (which the mapping turns into a SourceError);
+      // callers expect the reason they aborted with.
       if (signal.aborted) throw signal.reason;
       throw error;
     } finally {
@@ -85,7 +86,7 @@ export class S3DocumentSource implements DocumentSource {
         ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
       });
       const page = await client.send(command, { abortSignal: signal }).catch((error: unknown) => {
-        throw signal.aborted ? signal.reason : toSourceError(error, bucket);
+        throw toSourceError(error, bucket);
       });
       for (const entry of page.Contents ?? []) {
         if (entry.Key === undefined || isFolderMarker(entry.Key)) continue;
@@ -125,7 +126,6 @@ export class S3DocumentSource implements DocumentSource {
         lastModified: response.LastModified ?? object.lastModified,
       };
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
       if (isNoSuchKey(error)) {
         return { skipped: skippedFile(object.key, 'extraction_failed', 'object was deleted between listing and download (NoSuchKey)') };
       }

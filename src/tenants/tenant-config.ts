@@ -136,12 +136,12 @@ function issueMessage(error: ValueError): string {
   return error.message.charAt(0).toLowerCase() + error.message.slice(1);
 }
 
+/** One issue per field: a missing field otherwise also reports that `undefined` is not a string. */
 function dedupeIssues(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
   return issues.filter((issue) => {
-    const key = `${issue.path}\u0000${issue.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    if (seen.has(issue.path)) return false;
+    seen.add(issue.path);
     return true;
   });
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import type { SourceEnvironment } from '../../../src/sources/document-source.ts';
+import type { SourceEnvironment } from '../../src/sources/document-source.ts';
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -85,7 +85,10 @@ export async function createBucketWith(
 ): Promise<void> {
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const { key, body, contentType } of objects) {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(contentType ? { ContentType: contentType } : {}) }));
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    // An explicit length keeps the SDK from treating a zero-byte body as a stream of unknown length.
+    const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, ...(contentType ? { ContentType: contentType } : {}) });
+    await client.send(command);
   }
 }
 
