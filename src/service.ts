@@ -69,9 +69,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const kvClient = options.kvClient ?? new ConsulKvClient({ address: settings.consulAddress!, ...(settings.consulToken ? { token: settings.consulToken } : {}) });
   const metrics = new RagswapMetrics();
   const desired = new DesiredTenants(settings.configPrefix);
+  const builder = options.builder ?? new WorkerIndexBuilder();
+  if (builder instanceof WorkerIndexBuilder) builder.warm();
   const manager = new TenantIndexManager({
     desired,
-    builder: options.builder ?? new WorkerIndexBuilder(),
+    builder,
     sourceEnvironment: { ...sourceEnvironmentFrom(settings), ...options.sourceEnvironment },
     metrics,
     buildConcurrency: settings.buildConcurrency,

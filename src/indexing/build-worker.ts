@@ -1,35 +1,34 @@
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
-import { buildIndexData, type BuildRequest } from './build-index.ts';
-import { serializeBuildError, type WorkerReply } from './worker-messages.ts';
+import { parentPort } from 'node:worker_threads';
+import { buildIndexData } from './build-index.ts';
+import { serializeBuildError, type WorkerReply, type WorkerRequest } from './worker-messages.ts';
 
 /**
- * Worker-thread entry for one index build. Parsing, chunking and embedding are CPU-bound; here
- * they cannot stall the event loop that serves queries. On Linux, setPriority(0, …) inside a
- * worker renices only this thread, so the two cores prefer queries over builds.
+ * Worker-thread entry: runs index builds, one at a time, for as long as the pool keeps it. Parsing,
+ * chunking and embedding are CPU-bound; here they cannot stall the event loop serving queries. The
+ * worker stays warm between builds so a KV change does not wait for modules to load again.
+ * On Linux, setPriority(0, …) inside a worker renices only this thread, so the two cores prefer
+ * queries over builds.
  */
 try {
   setPriority(0, 19);
 } catch {
-  // Not permitted or not supported here: the build still runs, just at normal priority.
+  // Not permitted or not supported here: builds still run, just at normal priority.
 }
 
 const port = parentPort;
 if (!port) throw new Error('build-worker must run as a worker thread');
 
-const controller = new AbortController();
-port.on('message', (message: { type: 'abort' }) => {
-  if (message.type === 'abort') controller.abort(new Error('build aborted'));
+port.on('message', async (message: WorkerRequest) => {
+  // Aborting terminates the whole worker, so a build needs no signal of its own here.
+  const signal = new AbortController().signal;
+  try {
+    const built = await buildIndexData(message.request, signal);
+    const reply: WorkerReply = { type: 'built', id: message.id, built };
+    // Transfer the embeddings' buffer: the main thread gets it without a copy.
+    port.postMessage(reply, [built.table.embeddings.buffer as ArrayBuffer]);
+  } catch (error) {
+    const reply: WorkerReply = { type: 'failed', id: message.id, error: serializeBuildError(error) };
+    port.postMessage(reply);
+  }
 });
-
-try {
-  const built = await buildIndexData(workerData as BuildRequest, controller.signal);
-  const reply: WorkerReply = { type: 'built', built };
-  // Transfer the embeddings' buffer: the main thread gets it without a copy.
-  port.postMessage(reply, [built.table.embeddings.buffer as ArrayBuffer]);
-} catch (error) {
-  const reply: WorkerReply = { type: 'failed', error: serializeBuildError(error) };
-  port.postMessage(reply);
-} finally {
-  port.close();
-}

@@ -126,6 +126,7 @@ export class TenantIndexManager {
     for (const slot of this.#slots.values()) slot.building?.abort.abort(new Error('manager stopped'));
     this.#buildQueue.clear();
     await this.#queue.stop();
+    await this.#builder.close?.();
   }
 
   /** Triggers for tenants whose desired state may have changed (the watcher calls this). */

@@ -1,5 +1,5 @@
 import { BuildError, isRagswapError } from '../errors.ts';
-import type { BuiltIndexData } from './build-index.ts';
+import type { BuildRequest, BuiltIndexData } from './build-index.ts';
 
 /** Errors cross the thread boundary as plain data; their class is rebuilt on the main thread. */
 export interface SerializedBuildError {
@@ -9,7 +9,14 @@ export interface SerializedBuildError {
   readonly permanent: boolean;
 }
 
-export type WorkerReply = { readonly type: 'built'; readonly built: BuiltIndexData } | { readonly type: 'failed'; readonly error: SerializedBuildError };
+export interface WorkerRequest {
+  readonly id: number;
+  readonly request: BuildRequest;
+}
+
+export type WorkerReply =
+  | { readonly type: 'built'; readonly id: number; readonly built: BuiltIndexData }
+  | { readonly type: 'failed'; readonly id: number; readonly error: SerializedBuildError };
 
 export function serializeBuildError(error: unknown): SerializedBuildError {
   if (isRagswapError(error)) {

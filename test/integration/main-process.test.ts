@@ -88,7 +88,7 @@ describe('npm start on the embedded default', () => {
       expect(chinese.body.sources[0].metadata.source).toBe('file://oolong.md');
 
       // The README's walk-through: read the config from the KV API, bump its version, see it served.
-      const raw = await fetch(`${main.kvUrl}/v1/kv/rag/tenants/acme/config?raw`).then((response) => response.json());
+      const raw = await fetch(`${main.kvUrl}/v1/kv/rag/tenants/acme/config?raw`).then((response) => response.json() as Promise<Record<string, unknown>>);
       expect(raw.version).toBe('v1');
       const put = await fetch(`${main.kvUrl}/v1/kv/rag/tenants/acme/config`, { method: 'PUT', body: JSON.stringify({ ...raw, version: 'v2' }) });
       expect(await put.json()).toBe(true);
@@ -119,7 +119,7 @@ describe('npm start on the embedded default', () => {
     const main = startMain(env);
     try {
       await waitForReady(main);
-      const raw = await fetch(`${main.kvUrl}/v1/kv/rag/tenants/acme/config?raw`).then((response) => response.json());
+      const raw = await fetch(`${main.kvUrl}/v1/kv/rag/tenants/acme/config?raw`).then((response) => response.json() as Promise<Record<string, unknown>>);
       expect(raw.version).toBe('v2');
       expect((await query(main, 'acme', 'vacation')).body.version).toBe('v2');
       expect(main.output.join('')).not.toContain('seeded demo tenants');
