@@ -1,5 +1,4 @@
 import { SentenceSplitter } from '@llamaindex/core/node-parser';
-import { Document, MetadataMode } from '@llamaindex/core/schema';
 import { createDocumentSource, type SkippedFile, type SourceDocument, type SourceEnvironment } from '../sources/document-source.ts';
 import { resolveEmbeddingModel } from '../models/embedding-models.ts';
 import type { TenantConfig } from '../tenants/tenant-config.ts';
@@ -30,16 +29,16 @@ export interface ChunkedDocuments {
   readonly metadata: Record<string, unknown>[];
 }
 
-/** Splits documents into chunks with stable ids (`<source>#<n>`), so a rebuild of the same content yields the same ids. */
+/**
+ * Splits documents into chunks with stable ids (`<source>#<n>`), so a rebuild of the same content
+ * yields the same ids. The text is split on its own: chunks are embedded without metadata, so
+ * LlamaIndex's metadata-aware splitting would only shrink chunks (and reject small chunk sizes).
+ */
 export function chunkDocuments(documents: readonly SourceDocument[], chunkSize: number, chunkOverlap: number): ChunkedDocuments {
   const splitter = new SentenceSplitter({ chunkSize, chunkOverlap });
   const chunks: ChunkedDocuments = { ids: [], texts: [], metadata: [] };
   for (const document of documents) {
-    const nodes = splitter.getNodesFromDocuments([
-      new Document({ id_: document.id, text: document.text, metadata: { ...document.metadata } }),
-    ]);
-    nodes.forEach((node, position) => {
-      const text = node.getContent(MetadataMode.NONE);
+    splitter.splitText(document.text).forEach((text, position) => {
       if (text.trim().length === 0) return;
       chunks.ids.push(`${document.id}#${position}`);
       chunks.texts.push(text);

@@ -116,15 +116,17 @@ describe('Dockerfile stages performed on the host', () => {
       const started = Date.now();
       const result = spawnSync('npm', args, {
         cwd: request.cwd,
-        // The stage's ENV, as docker build would set it; the host's npm cache stands in for the
-        // Dockerfile's cache mount on /root/.npm.
-        env: { PATH: process.env.PATH ?? '', HOME: os.homedir(), ...request.env, npm_config_cache: npmCache, npm_config_update_notifier: 'false' },
+        // The stage's ENV, as docker build sets it, over the host's environment (which carries
+        // what this machine needs to reach the registry, e.g. CA certificates); the host's npm
+        // cache stands in for the Dockerfile's cache mount on /root/.npm.
+        env: { ...process.env, ...request.env, npm_config_cache: npmCache, npm_config_update_notifier: 'false' },
         encoding: 'utf8',
         timeout: 240_000,
       });
       log.push(`npm ${args.join(' ')}: exit ${result.status} in ${Date.now() - started} ms`);
       if (result.status !== 0) {
-        throw new Error(`Dockerfile line ${request.instruction.line}: npm ${args.join(' ')} failed (exit ${result.status}):\n${(result.stderr || result.stdout).slice(-3000)}`);
+        const errors = (result.stderr || result.stdout).split('\n').filter((l) => !/^npm error\s*(\[|$|  )/.test(l));
+        throw new Error(`Dockerfile line ${request.instruction.line}: npm ${args.join(' ')} failed (exit ${result.status}):\n${errors.slice(0, 40).join('\n')}`);
       }
     }
   };

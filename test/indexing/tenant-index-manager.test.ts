@@ -49,7 +49,7 @@ function controllableBuilder() {
   return { builder, builds, nextBuild };
 }
 
-function harness(options: { buildConcurrency?: number; retryDelayMs?: number } = {}) {
+function harness(options: { buildConcurrency?: number; retryDelayMs?: number; queryGate?: Promise<void> } = {}) {
   const desired = new DesiredTenants(PREFIX);
   const entries = new Map<string, KvEntry>();
   let index = 10;
@@ -62,7 +62,12 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number } =
     buildConcurrency: options.buildConcurrency ?? 1,
     retryPolicy: (attempt) => ({ retry: true, delayMs: (options.retryDelayMs ?? 10) * attempt }),
     // The engine answers with the version it was built from, so a test sees which index served.
-    createEngine: async (built) => ({ query: async () => ({ response: built.table.texts[0]!, sources: [] }) }),
+    createEngine: async (built) => ({
+      query: async () => {
+        await options.queryGate;
+        return { response: built.table.texts[0]!, sources: [] };
+      },
+    }),
   });
   const write = (tenant: string, config: Record<string, unknown> | string) => {
     index += 1;
@@ -128,6 +133,22 @@ describe('TenantIndexManager', () => {
     await h.manager.idle();
     expect(await h.answer('a')).toBe('v3');
     expect(h.manager.status('a')?.serving_version).toBe('v3');
+  });
+
+  it('lets a query already running on the old index finish on it after a swap', async () => {
+    const gate = Promise.withResolvers<void>();
+    const h = harness({ queryGate: gate.promise });
+    h.write('a', h.config('v1'));
+    (await h.nextBuild()).resolve();
+    await h.manager.idle();
+    const inFlight = h.manager.query('a', 'q', 1);
+    h.write('a', h.config('v2'));
+    (await h.nextBuild(2)).resolve();
+    await h.manager.idle();
+    expect(h.manager.status('a')?.serving_version).toBe('v2');
+    gate.resolve();
+    expect(await inFlight).toMatchObject({ version: 'v1', response: 'v1' });
+    expect(await h.answer('a')).toBe('v2');
   });
 
   it('coalesces queued builds: only the newest version is built', async () => {

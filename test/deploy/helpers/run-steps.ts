@@ -9,7 +9,7 @@ export type RunStep =
   | { readonly kind: 'npm'; readonly args: readonly string[] }
   | { readonly kind: 'os-setup'; readonly command: string };
 
-const OS_SETUP = /^(apt-get|rm -rf \/var\/lib\/apt\/lists|groupadd|useradd|mkdir|chown|chmod)(\s|$)/;
+const OS_SETUP = /^(apt-get|groupadd|useradd|mkdir|chown|chmod)(\s|$)|^rm -rf \/var\/lib\/apt\/lists(\/\*)?$/;
 const NPM_ALLOWED = /^npm (ci|run [A-Za-z0-9:_-]+)(\s|$)/;
 
 /** Splits `a && b && c` (no `;`, `||`, pipes or subshells: those are rejected). */

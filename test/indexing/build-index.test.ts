@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { BuildAbortedError, BuildError, UnknownModelError } from '../../src/errors.ts';
+import { buildIndexData, chunkDocuments, type BuildRequest } from '../../src/indexing/build-index.ts';
+import { inProcessIndexBuilder, WorkerIndexBuilder } from '../../src/indexing/index-builder.ts';
+import { validateTenantConfig } from '../../src/tenants/tenant-config.ts';
+
+const request = (overrides: Record<string, unknown> = {}): BuildRequest => ({
+  tenantId: 'acme',
+  config: validateTenantConfig({ version: 'v1', data_source: { type: 'fs', path: 'examples/acme-handbook' }, index_params: { chunk_size: 64, chunk_overlap: 8 }, ...overrides }),
+  sourceEnvironment: {},
+});
+
+describe('chunkDocuments', () => {
+  it('splits into chunks with stable ids and the document metadata', () => {
+    const text = Array.from({ length: 40 }, (_, index) => `Sentence number ${index} talks about rockets and gardens.`).join(' ');
+    const document = { id: 's3://b/k.txt', text, metadata: { source: 's3://b/k.txt', key: 'k.txt', etag: 'abc', size: text.length } };
+    const first = chunkDocuments([document], 64, 8);
+    const second = chunkDocuments([document], 64, 8);
+    expect(first.ids.length).toBeGreaterThan(3);
+    expect(first.ids).toEqual(second.ids);
+    expect(first.ids[0]).toBe('s3://b/k.txt#0');
+    expect(first.metadata[1]).toEqual({ source: 's3://b/k.txt', key: 'k.txt', etag: 'abc', size: text.length, chunk: 1 });
+    expect(first.texts.join(' ')).toContain('Sentence number 39');
+  });
+});
+
+describe('buildIndexData', () => {
+  it('loads, chunks and embeds into one contiguous array of unit rows', async () => {
+    const built = await buildIndexData(request(), new AbortController().signal);
+    expect(built.documents).toBe(4);
+    expect(built.embeddingModel).toBe('hash');
+    const { table } = built;
+    expect(table.embeddings.length).toBe(table.ids.length * table.dimensions);
+    for (let row = 0; row < table.ids.length; row += 1) {
+      let norm = 0;
+      for (let column = 0; column < table.dimensions; column += 1) norm += table.embeddings[row * table.dimensions + column]! ** 2;
+      expect(norm).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('fails an unknown embedding model permanently, before touching the source', async () => {
+    const failing = request({ embedding_model: 'gpt-17-embed', data_source: { type: 'fs', path: '/does/not/exist' } });
+    const error = await buildIndexData(failing, new AbortController().signal).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnknownModelError);
+    expect((error as UnknownModelError).permanent).toBe(true);
+    expect((error as Error).message).toContain("unknown embedding model 'gpt-17-embed'");
+  });
+});
+
+describe('WorkerIndexBuilder', () => {
+  it('builds in a worker thread exactly what the in-process build produces', async () => {
+    const builder = new WorkerIndexBuilder();
+    try {
+      const inWorker = await builder.build(request(), new AbortController().signal);
+      const inProcess = await inProcessIndexBuilder.build(request(), new AbortController().signal);
+      expect(inWorker.table.ids).toEqual(inProcess.table.ids);
+      expect(inWorker.table.texts).toEqual(inProcess.table.texts);
+      expect(inWorker.table.embeddings).toBeInstanceOf(Float32Array);
+      expect(Array.from(inWorker.table.embeddings)).toEqual(Array.from(inProcess.table.embeddings));
+      // A second build reuses the warm worker and still works.
+      const again = await builder.build(request(), new AbortController().signal);
+      expect(again.table.ids).toEqual(inProcess.table.ids);
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it('carries a permanent source error across the thread boundary', async () => {
+    const builder = new WorkerIndexBuilder();
+    try {
+      const error = await builder.build(request({ data_source: { type: 'fs', path: 'examples/missing-folder' } }), new AbortController().signal).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BuildError);
+      expect(error).toMatchObject({ permanent: true, code: 'source_not_found' });
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it('aborts a running build at once and keeps working afterwards', async () => {
+    const builder = new WorkerIndexBuilder();
+    try {
+      const controller = new AbortController();
+      const running = builder.build(request(), controller.signal);
+      setTimeout(() => controller.abort(), 5);
+      await expect(running).rejects.toBeInstanceOf(BuildAbortedError);
+      const after = await builder.build(request(), new AbortController().signal);
+      expect(after.documents).toBe(4);
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it('refuses work once closed', async () => {
+    const builder = new WorkerIndexBuilder();
+    await builder.close();
+    await expect(builder.build(request(), new AbortController().signal)).rejects.toThrow(/closed/);
+  });
+});
