@@ -116,11 +116,11 @@ export interface KindRegistry {
 export function loadKindRegistry(kinds: readonly KindSpec[] = KINDS): KindRegistry {
   const refs = [OBJECT_META, LABEL_SELECTOR, ...kinds.flatMap((k) => (k.type ? [k.type] : []))];
   const shapes = loadShapes(refs, REPO_ROOT);
-  const entries = new Map(
+  const entries = new Map<string, { readonly spec: KindSpec; readonly shape: Shape }>(
     kinds.map((spec) => {
       const shape = spec.type ? shapes.get(refKey(spec.type)) : spec.shape?.(shapes);
       if (!shape) throw new Error(`kinds: no shape for ${spec.apiVersion}/${spec.kind}`);
-      return [`${spec.apiVersion}/${spec.kind}`, { spec, shape }] as const;
+      return [`${spec.apiVersion}/${spec.kind}`, { spec, shape }];
     }),
   );
   return { get: (key) => entries.get(key) };
