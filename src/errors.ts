@@ -12,6 +12,10 @@ export abstract class RagswapError extends Error {
   readonly permanent: boolean = true;
   /** Extra fields merged into the HTTP error body (e.g. validation details). */
   readonly details?: Record<string, unknown>;
+  /** Response headers that belong to this error (Retry-After, WWW-Authenticate). */
+  get headers(): Record<string, string> {
+    return {};
+  }
 
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -63,6 +67,9 @@ export class IndexNotReadyError extends RagswapError {
     super(`tenant '${tenantId}' has no serving index yet: ${reason}`);
     this.retryAfterSeconds = retryAfterSeconds;
   }
+  override get headers(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
 }
 
 /** A tenant config that fails validation; `issues` name each offending field. */
@@ -113,9 +120,80 @@ export class UnknownModelError extends BuildError {
   }
 }
 
+/**
+ * A remote model provider (OpenAI-compatible, Ollama) failed. Codes: `model_auth_failed` (401/403),
+ * `model_not_found` (404, unknown model) — permanent; `model_unavailable` (network, timeout, 429,
+ * 5xx) — transient; `model_bad_response` (a reply that is not what the wire format promises) —
+ * transient. Messages name the endpoint and status, never the API key.
+ */
+export class ModelProviderError extends BuildError {
+  constructor(
+    message: string,
+    options: { permanent: boolean; cause?: unknown; code: 'model_auth_failed' | 'model_not_found' | 'model_unavailable' | 'model_bad_response' },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Answer synthesis by a language model failed at query time (after its retries). */
+export class LlmUnavailableError extends RagswapError {
+  readonly code = 'llm_unavailable';
+  readonly statusCode = 502;
+}
+
 export class BuildAbortedError extends BuildError {
   constructor(reason = 'build aborted') {
     super(reason, { permanent: true, code: 'build_aborted' });
+  }
+}
+
+// --- authentication, authorization and limits -----------------------------------------------
+
+export class UnauthorizedError extends RagswapError {
+  readonly code = 'unauthorized';
+  readonly statusCode = 401;
+  override get headers(): Record<string, string> {
+    // RFC 6750: tell the client which scheme to use; the reason stays in the body, not the header.
+    return { 'www-authenticate': 'Bearer realm="ragswap"' };
+  }
+}
+
+export class ForbiddenError extends RagswapError {
+  readonly code: 'tenant_mismatch' | 'insufficient_scope' | 'forbidden';
+  readonly statusCode = 403;
+  constructor(code: 'tenant_mismatch' | 'insufficient_scope' | 'forbidden', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class RateLimitedError extends RagswapError {
+  readonly code = 'rate_limited';
+  readonly statusCode = 429;
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+  override get headers(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
+}
+
+// --- admin API (check-and-set writes) ----------------------------------------------------------
+
+/** A write without `If-Match`: the admin API never writes blind over someone else's change. */
+export class PreconditionRequiredError extends RagswapError {
+  readonly code = 'precondition_required';
+  readonly statusCode = 428;
+}
+
+/** A lost check-and-set; `current` is what KV holds now (null: nothing), so a client can show theirs vs. yours. */
+export class ConflictError extends RagswapError {
+  readonly code = 'conflict';
+  readonly statusCode = 409;
+  constructor(message: string, current: { readonly config: unknown; readonly modify_index: number } | null) {
+    super(message, { details: { current } });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IndexNotReadyError, isRagswapError } from '../errors.ts';
+import { isRagswapError } from '../errors.ts';
 
 /**
  * The one place where errors become HTTP responses, always as `{"error": code, "message": text}`.
@@ -28,15 +28,8 @@ const FASTIFY_CODES: Record<string, { statusCode: number; error: string }> = {
 };
 
 export function mapError(error: unknown): MappedError {
-  if (error instanceof IndexNotReadyError) {
-    return {
-      statusCode: error.statusCode,
-      body: { error: error.code, message: error.message },
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-    };
-  }
   if (isRagswapError(error)) {
-    return { statusCode: error.statusCode, body: { error: error.code, message: error.message, ...error.details } };
+    return { statusCode: error.statusCode, body: { error: error.code, message: error.message, ...error.details }, headers: error.headers };
   }
   const fastifyError = error as Partial<FastifyError>;
   const known = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;

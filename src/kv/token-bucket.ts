@@ -38,6 +38,13 @@ export class TokenBucket {
     return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#refillPerMs);
   }
 
+  /** Takes a token if one is available; otherwise returns how many ms until one will be. */
+  tryTake(): number {
+    const delay = this.delayUntilToken();
+    if (delay === 0) this.#tokens -= 1;
+    return delay;
+  }
+
   async take(signal?: AbortSignal): Promise<void> {
     for (let delay = this.delayUntilToken(); delay > 0; delay = this.delayUntilToken()) {
       await this.#sleep(delay, signal);
