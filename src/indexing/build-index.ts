@@ -1,7 +1,9 @@
 import { SentenceSplitter } from '@llamaindex/core/node-parser';
 import { createDocumentSource, type SkippedFile, type SourceDocument, type SourceEnvironment } from '../sources/document-source.ts';
 import { resolveEmbeddingModel } from '../models/embedding-models.ts';
+import type { ProviderSettings } from '../models/provider-settings.ts';
 import type { TenantConfig } from '../tenants/tenant-config.ts';
+import { buildBm25, type Bm25Data } from './bm25-index.ts';
 import type { ChunkTable } from './contiguous-vector-store.ts';
 
 /**
@@ -14,10 +16,14 @@ export interface BuildRequest {
   readonly tenantId: string;
   readonly config: TenantConfig;
   readonly sourceEnvironment: SourceEnvironment;
+  /** Remote model endpoints; holds the API key, so a BuildRequest is never logged. Default: OpenAI/local Ollama. */
+  readonly providers?: ProviderSettings;
 }
 
 export interface BuiltIndexData {
   readonly table: ChunkTable;
+  /** BM25 statistics over the same chunks (rows match `table`): every index supports every retrieval mode. */
+  readonly bm25: Bm25Data;
   readonly documents: number;
   readonly skippedFiles: readonly SkippedFile[];
   readonly embeddingModel: string;
@@ -50,17 +56,22 @@ export function chunkDocuments(documents: readonly SourceDocument[], chunkSize: 
 
 export async function buildIndexData(request: BuildRequest, signal: AbortSignal): Promise<BuiltIndexData> {
   // Resolve the model first: an unknown name should fail before any S3 traffic.
-  const model = resolveEmbeddingModel(request.config.embedding_model);
+  const model = resolveEmbeddingModel(request.config.embedding_model, request.providers);
+  // Also before any S3 traffic: a remote model's width comes from a probe, which fails fast when
+  // the endpoint is down or the key is wrong.
+  const dimensions = await model.dimensions(signal);
   const source = createDocumentSource(request.config.data_source, request.sourceEnvironment);
   const loaded = await source.load(signal);
   signal.throwIfAborted();
   const { chunk_size: chunkSize, chunk_overlap: chunkOverlap } = request.config.index_params;
   const chunks = chunkDocuments(loaded.documents, chunkSize, chunkOverlap);
   signal.throwIfAborted();
-  const embeddings = new Float32Array(chunks.ids.length * model.dimensions);
+  const embeddings = new Float32Array(chunks.ids.length * dimensions);
   await model.embedInto(chunks.texts, embeddings, 0, signal);
+  signal.throwIfAborted();
   return {
-    table: { dimensions: model.dimensions, ids: chunks.ids, texts: chunks.texts, metadata: chunks.metadata, embeddings },
+    table: { dimensions, ids: chunks.ids, texts: chunks.texts, metadata: chunks.metadata, embeddings },
+    bm25: buildBm25(chunks.texts),
     documents: loaded.documents.length,
     skippedFiles: loaded.skipped,
     embeddingModel: model.name,

@@ -1,5 +1,6 @@
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { bm25Transferables } from './bm25-index.ts';
 import { buildIndexData } from './build-index.ts';
 import { serializeBuildError, type WorkerReply, type WorkerRequest } from './worker-messages.ts';
 
@@ -25,8 +26,8 @@ port.on('message', async (message: WorkerRequest) => {
   try {
     const built = await buildIndexData(message.request, signal);
     const reply: WorkerReply = { type: 'built', id: message.id, built };
-    // Transfer the embeddings' buffer: the main thread gets it without a copy.
-    port.postMessage(reply, [built.table.embeddings.buffer as ArrayBuffer]);
+    // Transfer the embeddings' and BM25 postings' buffers: the main thread gets them without a copy.
+    port.postMessage(reply, [built.table.embeddings.buffer as ArrayBuffer, ...bm25Transferables(built.bm25)]);
   } catch (error) {
     const reply: WorkerReply = { type: 'failed', id: message.id, error: serializeBuildError(error) };
     port.postMessage(reply);

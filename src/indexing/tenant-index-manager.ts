@@ -4,11 +4,13 @@ import PQueue from 'p-queue';
 import { IndexNotReadyError, TenantInactiveError, TenantNotFoundError, isRagswapError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { RagswapMetrics } from '../metrics.ts';
+import { resolveChatModel } from '../models/chat-models.ts';
 import { resolveEmbeddingModel } from '../models/embedding-models.ts';
+import { DEFAULT_PROVIDER_SETTINGS, type ProviderSettings } from '../models/provider-settings.ts';
 import { exponentialBackoff, type RetryPolicy } from '../retry.ts';
 import type { SourceEnvironment } from '../sources/document-source.ts';
 import type { DesiredTenants } from '../tenants/desired-tenants.ts';
-import type { TenantConfig } from '../tenants/tenant-config.ts';
+import { DEFAULT_TOP_K, type TenantConfig } from '../tenants/tenant-config.ts';
 import {
   attemptFor,
   sameAttempt,
@@ -21,7 +23,7 @@ import {
 import type { BuiltIndexData } from './build-index.ts';
 import type { IndexBuilder } from './index-builder.ts';
 import { KeyedWorkQueue } from './keyed-work-queue.ts';
-import { TenantEngine, type EngineAnswer } from './tenant-engine.ts';
+import { TenantEngine, type EngineAnswer, type EngineQueryOptions, type Synthesis } from './tenant-engine.ts';
 
 /**
  * The per-tenant index manager: a level-triggered reconciler. A trigger carries only a tenant id;
@@ -31,7 +33,13 @@ import { TenantEngine, type EngineAnswer } from './tenant-engine.ts';
  */
 
 export interface QueryEngine {
-  query(query: string, topK: number): Promise<EngineAnswer>;
+  query(query: string, options: EngineQueryOptions): Promise<EngineAnswer>;
+}
+
+/** Per-request choices; retrieval mode and the LLM come from the tenant's config. */
+export interface TenantQueryOptions {
+  readonly synthesis?: Synthesis;
+  readonly signal?: AbortSignal;
 }
 
 export interface TenantAnswer extends EngineAnswer {
@@ -52,6 +60,8 @@ export interface TenantIndexManagerOptions {
   readonly resyncIntervalMs?: number;
   /** Turns built data into a query engine; injectable so tests can observe swaps. */
   readonly createEngine?: (built: BuiltIndexData) => Promise<QueryEngine>;
+  /** Remote model endpoints (and the API key): passed to builds and used for query embeddings and LLMs. */
+  readonly providers?: ProviderSettings;
 }
 
 /** The four ways a reconcile ends, as in controller-runtime. */
@@ -82,8 +92,12 @@ interface TenantSlot {
   readonly mutex: Mutex;
 }
 
-function defaultCreateEngine(built: BuiltIndexData): Promise<QueryEngine> {
-  return TenantEngine.create(built.table, resolveEmbeddingModel(built.embeddingModel).llamaEmbedding());
+/** Built data → the serving engine, as the manager swaps it in (exported for `npm run eval`). */
+export async function createTenantEngine(built: BuiltIndexData, providers: ProviderSettings = DEFAULT_PROVIDER_SETTINGS): Promise<TenantEngine> {
+  const model = resolveEmbeddingModel(built.embeddingModel, providers);
+  // Load the query-side model (use-lite weights) before the swap, not in the first query.
+  await model.warm?.();
+  return TenantEngine.create(built.table, built.bm25, model.llamaEmbedding());
 }
 
 export class TenantIndexManager {
@@ -95,6 +109,7 @@ export class TenantIndexManager {
   readonly #retryPolicy: RetryPolicy;
   readonly #resyncIntervalMs: number;
   readonly #createEngine: (built: BuiltIndexData) => Promise<QueryEngine>;
+  readonly #providers: ProviderSettings;
   readonly #slots = new Map<string, TenantSlot>();
   readonly #buildQueue: PQueue;
   readonly #queue: KeyedWorkQueue;
@@ -108,7 +123,8 @@ export class TenantIndexManager {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'index-manager' });
     this.#retryPolicy = options.retryPolicy ?? exponentialBackoff({ baseMs: 1_000, maxMs: 5 * 60_000 });
     this.#resyncIntervalMs = options.resyncIntervalMs ?? 5 * 60_000;
-    this.#createEngine = options.createEngine ?? defaultCreateEngine;
+    this.#providers = options.providers ?? DEFAULT_PROVIDER_SETTINGS;
+    this.#createEngine = options.createEngine ?? ((built) => createTenantEngine(built, this.#providers));
     this.#buildQueue = new PQueue({ concurrency: Math.max(1, options.buildConcurrency ?? 1) });
     this.#buildQueue.addEventListener('add', () => this.#recordQueueMetrics());
     this.#buildQueue.addEventListener('next', () => this.#recordQueueMetrics());
@@ -148,7 +164,8 @@ export class TenantIndexManager {
 
   // --- queries ---------------------------------------------------------------------------------
 
-  async query(tenantId: string, query: string, topK: number): Promise<TenantAnswer> {
+  /** `topK` from the request wins over the tenant's `retrieval.top_k`, which wins over the default 4. */
+  async query(tenantId: string, query: string, topK?: number, options: TenantQueryOptions = {}): Promise<TenantAnswer> {
     const desired = this.#desired.get(tenantId);
     if (!desired) throw new TenantNotFoundError(tenantId);
     // Status is applied from KV at once, before any reconcile runs.
@@ -159,7 +176,15 @@ export class TenantIndexManager {
       const status = this.status(tenantId);
       throw new IndexNotReadyError(tenantId, status ? `state is ${status.state}` : 'not loaded yet');
     }
-    const answer = await serving.engine.query(query, topK);
+    const config = desired.config;
+    const answer = await serving.engine.query(query, {
+      topK: topK ?? config?.retrieval.top_k ?? DEFAULT_TOP_K,
+      mode: config?.retrieval.mode ?? 'hybrid',
+      synthesis: options.synthesis ?? 'answer',
+      // The schema only admits known llm names, so this cannot throw for a valid config.
+      chat: options.synthesis === 'none' ? undefined : resolveChatModel(config?.llm ?? 'extractive', this.#providers),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     return { tenantId, version: serving.info.version, ...answer };
   }
 
@@ -257,7 +282,7 @@ export class TenantIndexManager {
     const seconds = () => (performance.now() - startedAt) / 1000;
     logger.info({ version: target.version }, 'index build started');
     try {
-      const request = { tenantId, config: target, sourceEnvironment: this.#sourceEnvironment };
+      const request = { tenantId, config: target, sourceEnvironment: this.#sourceEnvironment, providers: this.#providers };
       // p-queue drops the task if the signal aborts while it waits for a build slot, and rejects
       // (freeing the slot) if it aborts while running: a superseded build never holds the tenant.
       const built = await this.#buildQueue.add(() => this.#builder.build(request, abort.signal), { signal: abort.signal });

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BuildError, IndexNotReadyError, SourceError, TenantInactiveError, TenantNotFoundError } from '../../src/errors.ts';
+import { buildBm25 } from '../../src/indexing/bm25-index.ts';
 import type { BuildRequest, BuiltIndexData } from '../../src/indexing/build-index.ts';
 import type { IndexBuilder } from '../../src/indexing/index-builder.ts';
 import { TenantIndexManager } from '../../src/indexing/tenant-index-manager.ts';
@@ -29,6 +30,7 @@ function controllableBuilder() {
           resolve: () =>
             resolve({
               table: { dimensions: 1, ids: [request.config.version], texts: [request.config.version], metadata: [{}], embeddings: new Float32Array(1) },
+              bm25: buildBm25([request.config.version]),
               documents: 1,
               skippedFiles: [],
               embeddingModel: 'hash',

@@ -1,13 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_TOP_K, MAX_TOP_K } from '../../tenants/tenant-config.ts';
 
+export { DEFAULT_TOP_K, MAX_TOP_K };
 export const MAX_QUERY_LENGTH = 4000;
-export const MAX_TOP_K = 50;
-export const DEFAULT_TOP_K = 4;
 
 export const QueryBody = Type.Object(
   {
     query: Type.String({ minLength: 1, maxLength: MAX_QUERY_LENGTH }),
-    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOP_K, default: DEFAULT_TOP_K })),
+    // No schema default: an absent top_k falls back to the tenant's retrieval.top_k, then to 4.
+    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOP_K })),
+    /** Server-Sent Events: `sources`, then `delta`s of the response, then `done` (or `error`). */
+    stream: Type.Optional(Type.Boolean()),
+    /** `answer` (default) synthesises a response; `retrieve` returns only the ranked sources (`response: null`). */
+    mode: Type.Optional(Type.Union([Type.Literal('answer'), Type.Literal('retrieve')])),
   },
   { additionalProperties: false },
 );
@@ -23,7 +28,8 @@ export const QuerySource = Type.Object({
 export const QueryResponse = Type.Object({
   tenant_id: Type.String(),
   version: Type.String(),
-  response: Type.String(),
+  /** null for `"mode": "retrieve"`. */
+  response: Type.Union([Type.String(), Type.Null()]),
   sources: Type.Array(QuerySource),
   took_ms: Type.Number(),
 });
