@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { readSettings, SettingsError } from '../src/config.ts';
+
+describe('admin settings', () => {
+  it('defaults: admin on, no token (generated at start), audit under rag/audit/, no peers', () => {
+    const settings = readSettings({});
+    expect(settings).toMatchObject({ adminEnabled: true, adminToken: undefined, auditPrefix: 'rag/audit/', peers: [] });
+  });
+
+  it('reads ADMIN_ENABLED, ADMIN_TOKEN, AUDIT_KV_PREFIX and RAGSWAP_PEERS', () => {
+    const settings = readSettings({ ADMIN_ENABLED: 'false', ADMIN_TOKEN: 'a-long-enough-token', AUDIT_KV_PREFIX: 'ops/audit', RAGSWAP_PEERS: 'http://a:8080,svc' });
+    expect(settings).toMatchObject({
+      adminEnabled: false,
+      adminToken: 'a-long-enough-token',
+      auditPrefix: 'ops/audit/',
+      peers: [{ kind: 'url', url: 'http://a:8080' }, { kind: 'dns', hostname: 'svc', port: undefined }],
+    });
+  });
+
+  it.each([
+    [{ ADMIN_ENABLED: 'maybe' }, /ADMIN_ENABLED/],
+    [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN/],
+    [{ ADMIN_TOKEN: 'has a space in it somewhere' }, /ADMIN_TOKEN/],
+    [{ AUDIT_KV_PREFIX: 'rag/tenants/audit/' }, /AUDIT_KV_PREFIX/],
+    [{ AUDIT_KV_PREFIX: 'rag/' }, /AUDIT_KV_PREFIX/],
+    [{ AUDIT_KV_PREFIX: '/abs' }, /AUDIT_KV_PREFIX/],
+    [{ CONFIG_KV_PREFIX: 'x/', AUDIT_KV_PREFIX: 'x/' }, /AUDIT_KV_PREFIX/],
+    [{ RAGSWAP_PEERS: 'ftp://x' }, /RAGSWAP_PEERS/],
+  ])('rejects %j', (env, message) => {
+    expect(() => readSettings(env)).toThrow(SettingsError);
+    expect(() => readSettings(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidRequestError, PreconditionRequiredError } from '../../../src/errors.ts';
+import { bearerMatches } from '../../../src/http/admin/admin-plugin.ts';
+import { auditId, pageOf, type AuditRecord } from '../../../src/http/admin/audit.ts';
+import { adminUser, etagOf, parseIfMatch } from '../../../src/http/admin/if-match.ts';
+import { discoverPeers, parsePeerList, type Resolver } from '../../../src/http/admin/peers.ts';
+import { fetchPodReport, mergeRollout } from '../../../src/http/admin/rollout.ts';
+import { bumpVersion, utcStamp } from '../../../src/http/admin/version-bump.ts';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+
+/** A loopback port nobody listens on (fetch refuses "bad ports" such as 1 before connecting). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const NOW = new Date('2025-03-04T05:06:07.890Z');
+
+describe('bumpVersion', () => {
+  it.each([
+    ['v3', 'v4'],
+    ['1.9', '1.10'],
+    ['release-41', 'release-42'],
+    ['v09', 'v10'],
+    ['build-007', 'build-008'],
+    ['99', '100'],
+    ['v1.2.3', 'v1.2.4'],
+    ['x12345678901234567890123', 'x12345678901234567890124'],
+  ])('%s → %s', (from, to) => expect(bumpVersion(from, NOW)).toBe(to));
+
+  it('appends a UTC timestamp when there is no trailing number', () => {
+    expect(bumpVersion('main', NOW)).toBe('main-20250304050607');
+    expect(bumpVersion('v1-beta', NOW)).toBe('v1-beta-20250304050607');
+    expect(utcStamp(NOW)).toMatch(/^\d{14}$/);
+  });
+});
+
+describe('If-Match, ETag and X-Admin-User', () => {
+  it.each([
+    ['0', 0],
+    ['42', 42],
+    ['"42"', 42],
+    [' 7 ', 7],
+  ])('parses %j', (header, expected) => expect(parseIfMatch(header)).toBe(expected));
+
+  it('requires the header (428)', () => {
+    expect(() => parseIfMatch(undefined)).toThrow(PreconditionRequiredError);
+  });
+
+  it.each(['', 'abc', '-1', '+1', '1.5', '1e3', '*', 'W/"3"', '"3", "4"', '"3', '99999999999999999', '0x10'])('rejects %j with 400', (header) => {
+    expect(() => parseIfMatch(header)).toThrow(InvalidRequestError);
+  });
+
+  it('round-trips its own ETag', () => expect(parseIfMatch(etagOf(12))).toBe(12));
+
+  it('defaults the audit user to admin and validates a given one', () => {
+    expect(adminUser(undefined)).toBe('admin');
+    expect(adminUser('alice@example.com')).toBe('alice@example.com');
+    for (const bad of ['a b', 'x'.repeat(65), '<script>', 'ä']) expect(() => adminUser(bad)).toThrow(InvalidRequestError);
+    expect(() => adminUser(['a', 'b'])).toThrow(InvalidRequestError);
+  });
+
+  it('compares bearer tokens', () => {
+    const expected = createHash('sha256').update('s3cret-token-123456').digest();
+    expect(bearerMatches('Bearer s3cret-token-123456', expected)).toBe(true);
+    expect(bearerMatches('bearer s3cret-token-123456', expected)).toBe(true);
+    expect(bearerMatches('Bearer s3cret-token-12345', expected)).toBe(false);
+    expect(bearerMatches('Basic s3cret-token-123456', expected)).toBe(false);
+    expect(bearerMatches('s3cret-token-123456', expected)).toBe(false);
+    expect(bearerMatches(undefined, expected)).toBe(false);
+  });
+});
+
+describe('audit pagination', () => {
+  const record = (ms: number, suffix = '00000000'): AuditRecord => ({
+    id: auditId(new Date(ms), suffix),
+    at: new Date(ms).toISOString(),
+    who: 'admin',
+    action: 'update',
+    tenant_id: 't',
+    old_version: null,
+    new_version: null,
+    old_config: null,
+    new_config: null,
+  });
+  const records = [record(3), record(1), record(5), record(2), record(4)];
+
+  it('keys sort by time as plain strings', () => {
+    expect(auditId(new Date(9), 'aa') < auditId(new Date(10), 'aa')).toBe(true);
+    expect(auditId(NOW, 'deadbeef')).toBe('001741064767890-deadbeef');
+  });
+
+  it('pages newest first with a cursor, and the last page has no next', () => {
+    const first = pageOf(records, 2);
+    expect(first.records.map((r) => r.at)).toEqual([new Date(5).toISOString(), new Date(4).toISOString()]);
+    const second = pageOf(records, 2, first.next!);
+    expect(second.records.map((r) => r.id)).toEqual([record(3).id, record(2).id]);
+    const third = pageOf(records, 2, second.next!);
+    expect(third.records.map((r) => r.id)).toEqual([record(1).id]);
+    expect(third.next).toBeNull();
+  });
+
+  it('has no next when the page is exactly full, and handles empty logs and old cursors', () => {
+    expect(pageOf(records, 5).next).toBeNull();
+    expect(pageOf([], 10)).toEqual({ records: [], next: null });
+    expect(pageOf(records, 10, record(0).id).records).toEqual([]);
+  });
+});
+
+describe('RAGSWAP_PEERS', () => {
+  it('parses base URLs and DNS names', () => {
+    expect(parsePeerList('http://10.0.0.1:8080, https://pod-b.example/ragswap/ ,ragswap-headless, ragswap.ns.svc:9090')).toEqual([
+      { kind: 'url', url: 'http://10.0.0.1:8080' },
+      { kind: 'url', url: 'https://pod-b.example/ragswap' },
+      { kind: 'dns', hostname: 'ragswap-headless', port: undefined },
+      { kind: 'dns', hostname: 'ragswap.ns.svc', port: 9090 },
+    ]);
+    expect(parsePeerList(undefined)).toEqual([]);
+    expect(parsePeerList(' , ')).toEqual([]);
+  });
+
+  it.each(['ftp://x', 'http://', 'http://a/?q=1', 'http://u:p@a', 'bad_name', 'host:0', 'host:70000', 'a..b', '-a'])('rejects %j', (text) => {
+    expect(() => parsePeerList(text)).toThrow(/RAGSWAP_PEERS/);
+  });
+
+  const resolver = (v4: Record<string, string[]>, v6: Record<string, string[]> = {}): Resolver => ({
+    resolve4: async (name) => v4[name] ?? Promise.reject(new Error(`queryA ENOTFOUND ${name}`)),
+    resolve6: async (name) => v6[name] ?? Promise.reject(new Error(`queryAaaa ENOTFOUND ${name}`)),
+  });
+
+  it('resolves a headless Service to every pod IP, IPv4 and IPv6, on the own port by default', async () => {
+    const peers = await discoverPeers(parsePeerList('svc'), 8080, resolver({ svc: ['10.0.0.2', '10.0.0.1'] }, { svc: ['fd00::1'] }));
+    expect(peers.map((peer) => peer.url)).toEqual(['http://10.0.0.1:8080', 'http://10.0.0.2:8080', 'http://[fd00::1]:8080']);
+  });
+
+  it('keeps a name that does not resolve as an unreachable peer, and asks a pod once', async () => {
+    const peers = await discoverPeers(parsePeerList('gone:81,http://10.0.0.1:8080,svc'), 8080, resolver({ svc: ['10.0.0.1'] }));
+    expect(peers).toEqual([
+      { name: 'gone:81', url: 'http://gone:81', error: expect.stringMatching(/DNS lookup failed: .*ENOTFOUND/) },
+      { name: 'http://10.0.0.1:8080', url: 'http://10.0.0.1:8080' },
+    ]);
+  });
+});
+
+describe('rollout', () => {
+  it('merges pod reports per tenant and marks convergence', () => {
+    const view = mergeRollout([
+      { pod: 'a', url: 'http://a', reachable: true, tenants: [{ tenant_id: 'acme', state: 'ready', serving_version: 'v2', desired_version: 'v2' }, { tenant_id: 'off', state: 'inactive', serving_version: null, desired_version: 'v1' }] },
+      { pod: 'b', url: 'http://b', reachable: true, tenants: [{ tenant_id: 'acme', state: 'building', serving_version: 'v1', desired_version: 'v2' }, { tenant_id: 'off', state: 'inactive', serving_version: null, desired_version: 'v1' }] },
+    ]);
+    expect(view.pods).toEqual([
+      { pod: 'a', url: 'http://a', reachable: true, error: null },
+      { pod: 'b', url: 'http://b', reachable: true, error: null },
+    ]);
+    expect(view.tenants.map((t) => [t.tenant_id, t.converged])).toEqual([['acme', false], ['off', true]]);
+    expect(view.tenants[0]!.pods[1]).toEqual({ pod: 'b', reachable: true, state: 'building', serving_version: 'v1', desired_version: 'v2' });
+  });
+
+  it('shows unreachable pods in every row and never calls that converged', () => {
+    const view = mergeRollout([
+      { pod: 'a', url: 'http://a', reachable: true, tenants: [{ tenant_id: 'acme', state: 'ready', serving_version: 'v1', desired_version: 'v1' }] },
+      { pod: 'b', url: 'http://b', reachable: false, error: 'connect ECONNREFUSED' },
+    ]);
+    expect(view.pods[1]).toEqual({ pod: 'b', url: 'http://b', reachable: false, error: 'connect ECONNREFUSED' });
+    expect(view.tenants[0]).toEqual({
+      tenant_id: 'acme',
+      converged: false,
+      pods: [
+        { pod: 'a', reachable: true, state: 'ready', serving_version: 'v1', desired_version: 'v1' },
+        { pod: 'b', reachable: false, state: null, serving_version: null, desired_version: null },
+      ],
+    });
+  });
+
+  it('a pod that does not know a tenant yet gets an empty cell', () => {
+    const view = mergeRollout([
+      { pod: 'a', url: null, reachable: true, tenants: [{ tenant_id: 'new', state: 'building', serving_version: null, desired_version: 'v1' }] },
+      { pod: 'b', url: null, reachable: true, tenants: [] },
+    ]);
+    expect(view.tenants[0]!.pods[1]).toMatchObject({ pod: 'b', reachable: true, state: null });
+    expect(view.tenants[0]!.converged).toBe(false);
+  });
+
+  it('reports refused connections, timeouts, HTTP errors and foreign JSON as unreachable', async () => {
+    const peer = { name: 'p', url: 'http://p' };
+    const refused = await fetchPodReport({ name: 'x', url: `http://127.0.0.1:${await closedPort()}` }, 1_000);
+    expect(refused).toMatchObject({ reachable: false, error: expect.stringMatching(/ECONNREFUSED/) });
+    const hang: typeof fetch = (_url, init) => new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+    expect(await fetchPodReport(peer, 50, hang)).toMatchObject({ reachable: false, error: 'no answer within 50 ms' });
+    expect(await fetchPodReport(peer, 50, async () => new Response('no', { status: 502 }))).toMatchObject({ reachable: false, error: 'GET /tenants answered 502' });
+    expect(await fetchPodReport(peer, 50, async () => Response.json({ hello: 1 }))).toMatchObject({ reachable: false });
+    expect(await fetchPodReport({ ...peer, error: 'DNS lookup failed: x' }, 50)).toMatchObject({ reachable: false, error: 'DNS lookup failed: x' });
+  });
+});
