@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds the web UI once per run when its sources are newer than dist/admin-ui (browser tests serve it).
+    globalSetup: ['test/helpers/build-ui.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration suites start real servers on loopback ports; two cores cannot run many at once.

@@ -197,6 +197,15 @@ export class ConflictError extends RagswapError {
   }
 }
 
+/** `/admin/` or `/t/:tenant` requested on a checkout where `npm run build` has not built the UI yet. */
+export class UiNotBuiltError extends RagswapError {
+  readonly code = 'ui_not_built';
+  readonly statusCode = 503;
+  constructor() {
+    super('the web UI is not built: run `npm run build` (npm start does this when it is missing)');
+  }
+}
+
 // --- KV errors --------------------------------------------------------------------------------
 
 export class KvUnavailableError extends RagswapError {

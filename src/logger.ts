@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths that may carry credentials. Redacted at the logger so that no call site can leak a token
@@ -15,12 +15,9 @@ export const REDACTED_PATHS = [
   'secret',
 ];
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
-    level: process.env.LOG_LEVEL ?? 'info',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...options,
-  });
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings = { level: process.env.LOG_LEVEL ?? 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...options };
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 /** A logger that discards everything, for tests and library defaults. */

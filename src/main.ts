@@ -32,6 +32,10 @@ async function main(): Promise<void> {
   }
   const embedded = settings.consulAddress ? undefined : await startEmbeddedKv(settings);
   const service = await startService({ settings: embedded?.settings ?? settings, logger });
+  if (service.adminToken && !settings.adminToken) {
+    // Printed once, to stdout only, because nobody else knows it; set ADMIN_TOKEN to keep one across restarts.
+    process.stdout.write(`\nragswap admin UI: ${service.url}/admin/  token (generated, set ADMIN_TOKEN to choose one): ${service.adminToken}\n\n`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceSettings } from './config.ts';
 import { buildApp } from './http/app.ts';
@@ -32,6 +33,8 @@ export interface RunningService {
   readonly watcher: PrefixWatcher;
   readonly kvClient: KvClient;
   readonly metrics: RagswapMetrics;
+  /** The admin bearer token (`ADMIN_TOKEN`, or generated when unset); undefined with the admin API off. */
+  readonly adminToken: string | undefined;
   /** Graceful stop: watcher first, then the listener (in-flight requests drain, bounded), then builds. */
   close(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     metrics,
     buildConcurrency: settings.buildConcurrency,
     logger,
+    providers: settings.providers,
     ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
   });
   const watcher = new PrefixWatcher({
@@ -92,18 +96,31 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     onError: () => metrics.kvWatchErrors.inc(),
   });
 
+  // Without ADMIN_TOKEN a random one is made per process (main.ts prints it once). With JWT auth
+  // the admin API takes tokens with the `admin` scope instead, so there is no shared token at all.
+  const adminToken =
+    settings.adminEnabled && settings.auth.mode === 'none' ? (settings.adminToken ?? randomBytes(32).toString('base64url')) : undefined;
+  let listeningPort = settings.port;
   const app = await buildApp({
     logger,
+    auth: settings.auth,
     services: {
       tenantIndexes: manager,
       metrics,
       kvStatus: () => watcher.status,
       readiness: readinessGate(watcher, manager, settings.configPrefix),
+      kvClient,
+      configPrefix: settings.configPrefix,
+      tenantConfig: (tenantId) => desired.get(tenantId)?.config,
     },
+    ...(settings.adminEnabled
+      ? { admin: { token: adminToken, auditPrefix: settings.auditPrefix, peers: settings.peers, selfPort: () => listeningPort } }
+      : {}),
   });
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
+  listeningPort = port;
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   watcher.start();
   manager.start();
@@ -122,5 +139,5 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await manager.stop();
     })());
 
-  return { app, url, manager, watcher, kvClient, metrics, close };
+  return { app, url, manager, watcher, kvClient, metrics, adminToken, close };
 }

@@ -54,3 +54,24 @@ export function registerErrorHandling(app: FastifyInstance): void {
     void reply.code(404).send({ error: 'not_found', message: `route ${request.method} ${request.url.split('?')[0]} not found` });
   });
 }
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (oversized headers, malformed
+ * request lines, timeouts) get the same `{"error", "message"}` shape as everything else.
+ */
+export function clientErrorResponse(code: string | undefined): { status: number; reason: string; body: HttpErrorBody } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, reason: 'Request Header Fields Too Large', body: { error: 'headers_too_large', message: 'request headers exceed the size limit' } };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, reason: 'Request Timeout', body: { error: 'request_timeout', message: 'the request was not received in time' } };
+  return { status: 400, reason: 'Bad Request', body: { error: 'invalid_request', message: 'malformed HTTP request' } };
+}
+
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, reason, body } = clientErrorResponse(error.code);
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy(error);
+}

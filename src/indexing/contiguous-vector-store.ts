@@ -224,14 +224,48 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
  * `Settings.withEmbedModel` makes the index embed queries with the tenant's model instead.
  */
 export async function createVectorStoreIndex(store: BaseVectorStore): Promise<VectorStoreIndex> {
-  return Settings.withEmbedModel(store.embedModel, () => VectorStoreIndex.fromVectorStore(store));
+  const index = await Settings.withEmbedModel(store.embedModel, () => VectorStoreIndex.fromVectorStore(store));
+  if (store.storesText) index.indexStruct.nodesDict = forgetfulNodesDict();
+  return index;
+}
+
+/**
+ * LlamaIndex's `VectorIndexRetriever` (0.12) writes every node a store returns into
+ * `index.indexStruct.nodesDict` unless the id is already there, then answers with the dict's node.
+ * For a store that keeps its own text the dict holds nothing else, so that only hurts: the index
+ * keeps a TextNode for every chunk ever retrieved (growing towards a copy of the tenant), every
+ * query shares those objects (a caller mutating one changes later answers), and after `delete` +
+ * `add` under the same id it answers with the old text. This dict holds one node, readable once,
+ * right after it was written: the retriever's "already cached?" check always misses, its write is
+ * read straight back, and every query gets the store's fresh nodes.
+ */
+function forgetfulNodesDict(): Record<string, BaseNode> {
+  let writtenId: string | symbol | undefined;
+  let writtenNode: unknown;
+  return new Proxy<Record<string, BaseNode>>(
+    {},
+    {
+      get: (_target, id) => {
+        const hit = id === writtenId ? writtenNode : undefined;
+        writtenId = writtenNode = undefined;
+        return hit;
+      },
+      set: (_target, id, node) => {
+        writtenId = id;
+        writtenNode = node;
+        return true;
+      },
+      deleteProperty: () => true,
+    },
+  );
 }
 
 /**
  * The k rows of `embeddings` (row-major, `dimensions` wide) with the largest dot product with
  * `query`, best first, ties to the lower row. One pass with a bounded min-heap in typed arrays:
  * O(n·d + n·log k) time (n·(non-zero query entries) for a sparse query), O(k + d) memory, no
- * allocation per row. `include` restricts the candidates.
+ * allocation per row. Rows are scored four at a time (see `offerFourRows`) unless `include`
+ * restricts the candidates, which then go one by one.
  */
 export function topKByDotProduct(
   embeddings: Float32Array,
@@ -249,57 +283,72 @@ export function topKByDotProduct(
   const rowCount = embeddings.length / dimensions;
   const heap = new TopKHeap(Math.min(rowCount, Math.max(0, Math.floor(k) || 0)));
   if (heap.capacity === 0) return heap.drain();
-  const sparseQuery = SparseVector.of(query);
-  // A hashed query of a few words has a few dozen non-zero columns out of 1024: reading only those
-  // is an order of magnitude faster, and exact (the skipped terms are zero). Strided reads cost more
-  // per value than a sequential scan, hence the margin.
-  if (sparseQuery.columns.length * 4 < dimensions) {
-    for (let row = 0, base = 0; row < rowCount; row++, base += dimensions) {
-      if (include === undefined || include(row)) heap.offer(row, sparseQuery.dotProduct(embeddings, base));
-    }
-  } else {
-    for (let row = 0, base = 0; row < rowCount; row++, base += dimensions) {
-      if (include === undefined || include(row)) heap.offer(row, denseDotProduct(embeddings, base, query, dimensions));
-    }
+  const { columns, values } = queryTerms(query, dimensions);
+  let row = 0;
+  if (include === undefined) {
+    // The remainder (rowCount % 4 rows) goes through the row-by-row loop below.
+    for (; row + 4 <= rowCount; row += 4) offerFourRows(heap, embeddings, row * dimensions, dimensions, row, columns, values);
+  }
+  for (let base = row * dimensions; row < rowCount; row++, base += dimensions) {
+    if (include === undefined || include(row)) heap.offer(row, dotProduct(embeddings, base, columns, values));
   }
   return heap.drain();
 }
 
-function denseDotProduct(embeddings: Float32Array, base: number, query: Float32Array | number[], dimensions: number): number {
+/**
+ * The query as (column, value) pairs. A hashed query of a few words has a few dozen non-zero
+ * columns out of 1024: reading only those is an order of magnitude faster, and exact (the skipped
+ * terms are zero). A dense query keeps every column, zeros included, so its sums are the plain
+ * column-by-column ones; strided reads cost more per value than a sequential scan, hence the margin.
+ * Float64 values: the products are the same (a float32 widens exactly) without a widening per read.
+ */
+function queryTerms(query: Float32Array | number[], dimensions: number): { columns: Int32Array; values: Float64Array } {
+  let nonZero = 0;
+  for (let column = 0; column < dimensions; column++) if (query[column] !== 0) nonZero++;
+  const sparse = nonZero * 4 < dimensions;
+  const columns = new Int32Array(sparse ? nonZero : dimensions);
+  const values = new Float64Array(columns.length);
+  for (let column = 0, entry = 0; column < dimensions; column++) {
+    if (sparse && query[column] === 0) continue;
+    columns[entry] = column;
+    values[entry++] = query[column]!;
+  }
+  return { columns, values };
+}
+
+/** The dot product of the query terms with the row starting at `base`, summed in column order. */
+function dotProduct(embeddings: Float32Array, base: number, columns: Int32Array, values: Float64Array): number {
   let sum = 0;
-  for (let column = 0; column < dimensions; column++) sum += embeddings[base + column]! * query[column]!;
+  for (let entry = 0; entry < columns.length; entry++) sum += embeddings[base + columns[entry]!]! * values[entry]!;
   return sum;
 }
 
-/** The non-zero entries of a query vector, found once per query. */
-class SparseVector {
-  readonly columns: Int32Array;
-  readonly values: Float64Array;
-
-  private constructor(columns: Int32Array, values: Float64Array) {
-    this.columns = columns;
-    this.values = values;
+/**
+ * Scores four consecutive rows in one pass over the query terms and offers them in row order. One
+ * row's sum is a chain of dependent additions, so the CPU waits on each; four rows make four
+ * independent chains and read each query term once per four rows. Each row is still summed term by
+ * term in column order, exactly as `dotProduct` does, so scores and ties are bit-identical.
+ */
+function offerFourRows(heap: TopKHeap, embeddings: Float32Array, base: number, dimensions: number, row: number, columns: Int32Array, values: Float64Array): void {
+  const base1 = base + dimensions;
+  const base2 = base1 + dimensions;
+  const base3 = base2 + dimensions;
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  for (let entry = 0; entry < columns.length; entry++) {
+    const column = columns[entry]!;
+    const value = values[entry]!;
+    sum0 += embeddings[base + column]! * value;
+    sum1 += embeddings[base1 + column]! * value;
+    sum2 += embeddings[base2 + column]! * value;
+    sum3 += embeddings[base3 + column]! * value;
   }
-
-  static of(vector: Float32Array | number[]): SparseVector {
-    let nonZero = 0;
-    for (let column = 0; column < vector.length; column++) if (vector[column] !== 0) nonZero++;
-    const columns = new Int32Array(nonZero);
-    const values = new Float64Array(nonZero);
-    for (let column = 0, entry = 0; column < vector.length; column++) {
-      if (vector[column] === 0) continue;
-      columns[entry] = column;
-      values[entry++] = vector[column]!;
-    }
-    return new SparseVector(columns, values);
-  }
-
-  /** Dot product with the row starting at `base`; the same sum, in the same order, as the dense loop minus its zero terms. */
-  dotProduct(embeddings: Float32Array, base: number): number {
-    let sum = 0;
-    for (let entry = 0; entry < this.columns.length; entry++) sum += embeddings[base + this.columns[entry]!]! * this.values[entry]!;
-    return sum;
-  }
+  heap.offer(row, sum0);
+  heap.offer(row + 1, sum1);
+  heap.offer(row + 2, sum2);
+  heap.offer(row + 3, sum3);
 }
 
 /**

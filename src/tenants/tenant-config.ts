@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { ConfigValidationError, type ConfigIssue } from '../errors.ts';
+import { LLM_NAME_PATTERN } from '../models/model-names.ts';
 
 /**
  * The tenant configuration stored in Consul KV at `{CONFIG_KV_PREFIX}{tenant_id}/config`.
@@ -39,6 +40,54 @@ const IndexParamsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `patternMessage` replaces TypeBox's "expected string to match <regex>", which operators cannot read. */
+const HexColor = Type.String({ pattern: '^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$', patternMessage: 'must be a CSS hex color such as #1f6feb' });
+/** A logo travels inside the config (no separate asset store), so it is a bounded data URL. */
+export const MAX_LOGO_URL_LENGTH = 200_000;
+
+/**
+ * Presentation of the tenant search page. Values end up in CSS and an <img src>, so only strict hex
+ * colours and image data URLs are allowed: nothing here can inject markup or load remote content.
+ */
+const ThemeSchema = Type.Object(
+  {
+    primary_color: Type.Optional(HexColor),
+    secondary_color: Type.Optional(HexColor),
+    font_color: Type.Optional(HexColor),
+    logo_url: Type.Optional(
+      Type.String({
+        pattern: '^data:image/(png|jpeg|gif|svg\\+xml|webp);base64,[A-Za-z0-9+/]+={0,2}$',
+        patternMessage: 'must be a base64 data URL of a png, jpeg, gif, svg+xml or webp image',
+        maxLength: MAX_LOGO_URL_LENGTH,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const DEFAULT_TOP_K = 4;
+export const MAX_TOP_K = 50;
+
+/** How queries find chunks. Read per query (like `status`): never part of the index fingerprint. */
+const RetrievalSchema = Type.Object(
+  {
+    mode: Type.Optional(Type.Union([Type.Literal('dense'), Type.Literal('bm25'), Type.Literal('hybrid')])),
+    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOP_K })),
+  },
+  { additionalProperties: false },
+);
+
+/** Per-pod query limits, applied from KV on every query (no rebuild). */
+const RateLimitSchema = Type.Object(
+  {
+    qps: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }),
+    burst: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  },
+  { additionalProperties: false },
+);
+
+const LlmSchema = Type.String({ pattern: LLM_NAME_PATTERN, maxLength: 208, patternMessage: 'must be extractive, openai:<model> or ollama:<model>' });
+
 const DATA_SOURCE_SCHEMAS: Record<string, TSchema> = { s3: S3DataSourceSchema, fs: FsDataSourceSchema };
 
 export const TenantConfigSchema = Type.Object(
@@ -48,6 +97,11 @@ export const TenantConfigSchema = Type.Object(
     index_params: Type.Optional(IndexParamsSchema),
     embedding_model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive')])),
+    theme: Type.Optional(ThemeSchema),
+    retrieval: Type.Optional(RetrievalSchema),
+    llm: Type.Optional(LlmSchema),
+    rate_limit: Type.Optional(RateLimitSchema),
+    max_concurrent_queries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },
 );
@@ -55,6 +109,7 @@ export const TenantConfigSchema = Type.Object(
 export type S3DataSourceConfig = Static<typeof S3DataSourceSchema>;
 export type FsDataSourceConfig = Static<typeof FsDataSourceSchema>;
 export type DataSourceConfig = S3DataSourceConfig | FsDataSourceConfig;
+export type TenantTheme = Static<typeof ThemeSchema>;
 type RawTenantConfig = Static<typeof TenantConfigSchema>;
 
 /** A validated config with every default filled in. */
@@ -64,11 +119,22 @@ export interface TenantConfig {
   readonly index_params: { readonly chunk_size: number; readonly chunk_overlap: number };
   readonly embedding_model: string;
   readonly status: 'active' | 'inactive';
+  /** Search-page theme; never part of the index fingerprint. Absent means the page's defaults. */
+  readonly theme?: TenantTheme;
+  /** Query-time settings (no rebuild): dense, bm25 or hybrid (default) retrieval; top_k default 4. */
+  readonly retrieval: { readonly mode: 'dense' | 'bm25' | 'hybrid'; readonly top_k: number };
+  /** Answer synthesis: `extractive` (default), `openai:<model>` or `ollama:<model>`. Query-time, no rebuild. */
+  readonly llm: string;
+  /** Per-pod token bucket for queries; absent means unlimited. Query-time, no rebuild. */
+  readonly rate_limit?: { readonly qps: number; readonly burst: number };
+  /** Per-pod cap on queries running at once for this tenant; absent means unlimited. */
+  readonly max_concurrent_queries?: number;
 }
 
 export const DEFAULT_CHUNK_SIZE = 512;
 export const DEFAULT_CHUNK_OVERLAP = 50;
 export const DEFAULT_EMBEDDING_MODEL = 'hash';
+export const DEFAULT_LLM = 'extractive';
 
 export function isValidTenantId(tenantId: string): boolean {
   return TENANT_ID_PATTERN.test(tenantId);
@@ -129,6 +195,8 @@ function toIssue(error: ValueError, parent?: string): ConfigIssue {
 
 function issueMessage(error: ValueError): string {
   if (error.type === ValueErrorType.ObjectAdditionalProperties) return 'unknown field';
+  const patternMessage = (error.schema as { patternMessage?: unknown }).patternMessage;
+  if (error.type === ValueErrorType.StringPattern && typeof patternMessage === 'string') return patternMessage;
   const choices = (error.schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((option) => option.const);
   if (error.type === ValueErrorType.Union && choices?.every((choice) => typeof choice === 'string')) {
     return `must be one of ${choices.join(', ')}`;
@@ -156,6 +224,11 @@ function withDefaults(raw: RawTenantConfig): TenantConfig {
     },
     embedding_model: raw.embedding_model ?? DEFAULT_EMBEDDING_MODEL,
     status: raw.status ?? 'active',
+    ...(raw.theme ? { theme: raw.theme } : {}),
+    retrieval: { mode: raw.retrieval?.mode ?? 'hybrid', top_k: raw.retrieval?.top_k ?? DEFAULT_TOP_K },
+    llm: raw.llm ?? DEFAULT_LLM,
+    ...(raw.rate_limit ? { rate_limit: raw.rate_limit } : {}),
+    ...(raw.max_concurrent_queries ? { max_concurrent_queries: raw.max_concurrent_queries } : {}),
   };
 }
 

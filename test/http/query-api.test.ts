@@ -97,7 +97,7 @@ describe('POST /query/:tenant', () => {
     ['top_k over 50', '{"query": "a", "top_k": 51}'],
     ['top_k fractional', '{"query": "a", "top_k": 2.5}'],
     ['top_k as a string', '{"query": "a", "top_k": "3"}'],
-    ['unknown field', '{"query": "a", "stream": true}'],
+    ['unknown field', '{"query": "a", "temperature": 0.2}'],
   ])('rejects %s with 400 invalid_request', async (_name, body) => {
     await expectError(await post('/query/acme', body), 400, 'invalid_request');
   });

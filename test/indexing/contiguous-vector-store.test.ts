@@ -111,6 +111,22 @@ describe('topKByDotProduct', () => {
     expectSameAsExactSort(embeddings, dimensions, new Float32Array(dimensions), 5);
   });
 
+  it('gives the exact result for double-precision, dense and sparse queries, with and without `include`, at every row count around the 4-row blocks', () => {
+    const random = randomGenerator(11);
+    const dimensions = 48;
+    const even = (row: number) => row % 2 === 0;
+    for (let rows = 1; rows <= 13; rows++) {
+      const embeddings = Float32Array.from({ length: rows * dimensions }, () => random() - 0.5);
+      const dense = Array.from({ length: dimensions }, () => random() - 0.5);
+      const sparse = Array.from({ length: dimensions }, (_, column) => (column % 20 === 3 ? random() - 0.5 : 0));
+      for (const query of [dense, sparse]) {
+        for (const k of [1, 3, rows]) expectSameAsExactSort(embeddings, dimensions, query, k);
+        const expected = exactTopK(embeddings, dimensions, query, rows).filter((entry) => even(entry.row)).slice(0, 3);
+        expect(Array.from(topKByDotProduct(embeddings, dimensions, query, 3, even).indices)).toEqual(expected.map((entry) => entry.row));
+      }
+    }
+  });
+
   it('handles an empty matrix and odd k', () => {
     const empty = topKByDotProduct(new Float32Array(0), 8, new Float32Array(8), 3);
     expect(empty.indices).toHaveLength(0);
@@ -200,6 +216,22 @@ describe('ContiguousVectorStore through LlamaIndex', () => {
     const [best] = await index.asRetriever({ similarityTopK: 1 }).retrieve({ query: 'office opening hours weekdays' });
     expect(best?.node.id_).toBe('hours');
     expect(best?.node.getContent(MetadataMode.NONE)).toBe(CHUNKS[4]!.text);
+  });
+
+  it('answers every retrieval with fresh nodes: the index caches none (so none go stale after delete + add)', async () => {
+    const store = new ContiguousVectorStore({ embedModel });
+    await store.add([await embeddedNode('a1', 'alpha original text', 'doc-a')]);
+    const index = await createVectorStoreIndex(store);
+    const retrieve = async () => (await index.asRetriever({ similarityTopK: 1 }).retrieve({ query: 'alpha' }))[0]!.node;
+    const first = await retrieve();
+    first.metadata.mutated = true;
+    const second = await retrieve();
+    expect(second).not.toBe(first);
+    expect(second.metadata).toEqual({});
+    expect(Object.keys(index.indexStruct.nodesDict)).toEqual([]);
+    await index.deleteRefDoc('doc-a', false);
+    await store.add([await embeddedNode('a1', 'alpha replaced text', 'doc-a')]);
+    expect((await retrieve()).getContent(MetadataMode.NONE)).toBe('alpha replaced text');
   });
 
   it('passes retriever filters through to the store', async () => {

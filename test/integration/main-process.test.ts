@@ -129,6 +129,38 @@ describe('npm start on the embedded default', () => {
     }
   }, 120_000);
 
+  it('prints a generated admin token once, which opens the admin API and UI; ADMIN_TOKEN is never printed', async () => {
+    const generated = startMain(env);
+    try {
+      await waitForReady(generated);
+      const printed = [...generated.output.join('').matchAll(/token \(generated[^)]*\): (\S+)/g)].map((match) => match[1]);
+      expect(printed).toHaveLength(1);
+      const tenants = await fetch(`${generated.url}/admin/api/tenants`, { headers: { authorization: `Bearer ${printed[0]}` } });
+      expect(tenants.status).toBe(200);
+      expect(((await tenants.json()) as any).tenants.map((tenant: any) => tenant.tenant_id)).toEqual(['acme', 'tea-zh']);
+      expect((await fetch(`${generated.url}/admin/`)).headers.get('content-type')).toMatch(/text\/html/);
+    } finally {
+      generated.child.kill('SIGTERM');
+      await generated.exited;
+    }
+    const chosen = startMain({ ...env, ADMIN_TOKEN: 'operator-chosen-token-42' });
+    try {
+      await waitForReady(chosen);
+      expect(chosen.output.join('')).not.toContain('operator-chosen-token-42');
+      expect(chosen.output.join('')).not.toContain('token (generated');
+      expect((await fetch(`${chosen.url}/admin/api/tenants`, { headers: { authorization: 'Bearer operator-chosen-token-42' } })).status).toBe(200);
+    } finally {
+      chosen.child.kill('SIGTERM');
+      await chosen.exited;
+    }
+  }, 120_000);
+
+  it('refuses AUTH_MODE=none on a non-loopback address', async () => {
+    const main = startMain({ ...env, HOST: '0.0.0.0' });
+    expect(await main.exited).toBe(2);
+    expect(main.output.join('')).toContain('AUTH_MODE=none is only allowed on a loopback address');
+  }, 30_000);
+
   it('refuses invalid settings with a clear message and exit code 2', async () => {
     const main = startMain({ ...env, PORT: 'eighty' });
     expect(await main.exited).toBe(2);

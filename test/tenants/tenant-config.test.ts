@@ -8,6 +8,8 @@ const valid = {
   index_params: { chunk_size: 512, chunk_overlap: 50 },
   embedding_model: 'hash',
   status: 'active',
+  retrieval: { mode: 'hybrid', top_k: 4 },
+  llm: 'extractive',
 };
 
 function issuesOf(value: unknown): { path: string; message: string }[] {
@@ -103,6 +105,53 @@ describe('tenant config validation', () => {
   });
 });
 
+describe('tenant theme', () => {
+  const base = { version: 'v1', data_source: { type: 'fs', path: 'examples/x' } };
+  const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+  it('accepts hex colors and an image data URL, and keeps them', () => {
+    const theme = { primary_color: '#1f6feb', secondary_color: '#FFF', font_color: '#0a0a0a', logo_url: PNG };
+    expect(validateTenantConfig({ ...base, theme }).theme).toEqual(theme);
+    expect(validateTenantConfig({ ...base, theme: { logo_url: 'data:image/svg+xml;base64,PHN2Zy8+' } }).theme).toEqual({ logo_url: 'data:image/svg+xml;base64,PHN2Zy8+' });
+  });
+
+  it('is optional and absent when not given', () => {
+    expect(validateTenantConfig(base).theme).toBeUndefined();
+  });
+
+  it.each([
+    ['primary_color', 'red'],
+    ['primary_color', '#12345'],
+    ['secondary_color', '#gggggg'],
+    ['font_color', '123456'],
+    ['font_color', '#1234567'],
+    ['primary_color', '#fff; background: url(x)'],
+  ])('rejects %s = %j with a readable message', (field, value) => {
+    expect(issuesOf({ ...base, theme: { [field]: value } })).toContainEqual({ path: `theme.${field}`, message: 'must be a CSS hex color such as #1f6feb' });
+  });
+
+  it.each([
+    'https://cdn.example/logo.png',
+    'data:text/html;base64,PHNjcmlwdD4=',
+    'data:image/png,raw-not-base64',
+    'data:image/png;base64,<script>',
+    'javascript:alert(1)',
+  ])('rejects the logo_url %j', (logo) => {
+    expect(paths({ ...base, theme: { logo_url: logo } })).toEqual(['theme.logo_url']);
+  });
+
+  it('rejects a logo over the size limit and unknown theme fields', () => {
+    expect(paths({ ...base, theme: { logo_url: `data:image/png;base64,${'A'.repeat(200_000)}` } })).toEqual(['theme.logo_url']);
+    expect(issuesOf({ ...base, theme: { background: '#fff' } })).toContainEqual({ path: 'theme.background', message: 'unknown field' });
+    expect(paths({ ...base, theme: '#fff' })).toEqual(['theme']);
+  });
+
+  it('does not change the index fingerprint', () => {
+    const plain = validateTenantConfig(base);
+    expect(indexFingerprint(validateTenantConfig({ ...base, theme: { primary_color: '#000' } }))).toBe(indexFingerprint(plain));
+  });
+});
+
 describe('tenant ids', () => {
   it.each(['a', 'acme', 'tenant_1', 'a-b', '0', 'a'.repeat(63)])('accepts %s', (id) => expect(isValidTenantId(id)).toBe(true));
   it.each(['', 'A', '-a', '_a', 'a/b', '../a', 'a.b', 'ä', 'a'.repeat(64), 'a b'])('rejects %j', (id) => expect(isValidTenantId(id)).toBe(false));
@@ -122,5 +171,65 @@ describe('indexFingerprint', () => {
   });
   it('stableStringify sorts keys and drops undefined', () => {
     expect(stableStringify({ b: 1, a: [{ d: 2, c: undefined }] })).toBe('{"a":[{"d":2}],"b":1}');
+  });
+});
+
+describe('tenant config: retrieval and llm', () => {
+  const base = { version: 'v1', data_source: { type: 'fs', path: 'examples/x' } };
+
+  it('defaults to hybrid retrieval, top_k 4 and the extractive answer', () => {
+    const config = validateTenantConfig(base);
+    expect(config.retrieval).toEqual({ mode: 'hybrid', top_k: 4 });
+    expect(config.llm).toBe('extractive');
+  });
+
+  it('accepts each retrieval mode and a top_k of 1..50, and fills a missing half', () => {
+    for (const mode of ['dense', 'bm25', 'hybrid'] as const) expect(validateTenantConfig({ ...base, retrieval: { mode } }).retrieval).toEqual({ mode, top_k: 4 });
+    expect(validateTenantConfig({ ...base, retrieval: { top_k: 50 } }).retrieval).toEqual({ mode: 'hybrid', top_k: 50 });
+  });
+
+  it('rejects unknown modes, out-of-range top_k and unknown retrieval fields, naming the field', () => {
+    expect(paths({ ...base, retrieval: { mode: 'sparse' } })).toEqual(['retrieval.mode']);
+    expect(paths({ ...base, retrieval: { top_k: 0 } })).toEqual(['retrieval.top_k']);
+    expect(paths({ ...base, retrieval: { top_k: 51 } })).toEqual(['retrieval.top_k']);
+    expect(paths({ ...base, retrieval: { mode: 'dense', rerank: true } })).toEqual(['retrieval.rerank']);
+  });
+
+  it('accepts extractive, openai:<model> and ollama:<model> as llm and rejects anything else readably', () => {
+    for (const llm of ['extractive', 'openai:gpt-4o-mini', 'ollama:llama3.1:8b', 'openai:Qwen/Qwen2.5-7B-Instruct']) {
+      expect(validateTenantConfig({ ...base, llm }).llm).toBe(llm);
+    }
+    for (const llm of ['gpt-4o', 'openai:', 'ollama:has space', 'anthropic:claude', '']) {
+      expect(issuesOf({ ...base, llm })).toEqual([{ path: 'llm', message: 'must be extractive, openai:<model> or ollama:<model>' }]);
+    }
+  });
+
+  it('keeps retrieval and llm out of the index fingerprint (query-time settings, no rebuild)', () => {
+    const plain = validateTenantConfig(base);
+    const tuned = validateTenantConfig({ ...base, retrieval: { mode: 'bm25', top_k: 9 }, llm: 'ollama:llama3' });
+    expect(indexFingerprint(tuned)).toBe(indexFingerprint(plain));
+  });
+});
+
+describe('per-tenant limits', () => {
+  const base = { version: 'v1', data_source: { type: 'fs', path: '/kb' } };
+  it('accepts rate_limit and max_concurrent_queries and keeps them out of the fingerprint', () => {
+    const limited = validateTenantConfig({ ...base, rate_limit: { qps: 2.5, burst: 5 }, max_concurrent_queries: 3 });
+    expect(limited.rate_limit).toEqual({ qps: 2.5, burst: 5 });
+    expect(limited.max_concurrent_queries).toBe(3);
+    expect(indexFingerprint(limited)).toBe(indexFingerprint(validateTenantConfig(base)));
+    expect(validateTenantConfig(base).rate_limit).toBeUndefined();
+  });
+  it.each([
+    [{ rate_limit: { qps: 0, burst: 1 } }, 'rate_limit.qps'],
+    [{ rate_limit: { qps: -1, burst: 1 } }, 'rate_limit.qps'],
+    [{ rate_limit: { qps: 1 } }, 'rate_limit.burst'],
+    [{ rate_limit: { qps: 1, burst: 0 } }, 'rate_limit.burst'],
+    [{ rate_limit: { qps: 1, burst: 1.5 } }, 'rate_limit.burst'],
+    [{ rate_limit: { qps: 1, burst: 1, window: 3 } }, 'rate_limit.window'],
+    [{ max_concurrent_queries: 0 }, 'max_concurrent_queries'],
+    [{ max_concurrent_queries: 'many' }, 'max_concurrent_queries'],
+  ])('rejects %j naming %s', (extra, path) => {
+    expect(paths({ ...base, ...extra })).toContain(path);
   });
 });
