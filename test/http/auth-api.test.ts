@@ -213,3 +213,22 @@ describe('logs', () => {
     expect(text.toLowerCase()).not.toMatch(/"authorization":"bearer/);
   }, 60_000);
 });
+
+describe('security headers on the web pages', () => {
+  it.each(['/admin/', '/t/acme'])('%s is served with helmet headers and a same-origin CSP', async (url) => {
+    const response = await service.app.inject({ url });
+    expect(response.statusCode).toBe(200);
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("img-src 'self' data:");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toMatch(/max-age=/);
+  });
+
+  it('the JSON API is left to the app (no page CSP on /query)', async () => {
+    const response = await query('/query/acme', bearer(await token({ tenant_id: 'acme', scope: 'query' })));
+    expect(response.headers['content-security-policy']).toBeUndefined();
+  });
+});
