@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites start real servers on loopback ports; two cores cannot run many at once.
     maxWorkers: 2,
+    // Services started in tests log nothing unless a test asks (the log tests pass their own level).
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
   },
 });

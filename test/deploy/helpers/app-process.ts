@@ -1,17 +1,6 @@
-import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../helpers/ports.ts';
 
 export interface ExitStatus {
   readonly code: number | null;

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +7,7 @@ import { EmbeddedKvServer } from '../../../src/kv/kv-server.ts';
 import { parsePeerList } from '../../../src/http/admin/peers.ts';
 import { startService, type RunningService } from '../../../src/service.ts';
 import { testSettings } from '../../helpers/stack.ts';
+import { freePort } from '../../helpers/ports.ts';
 
 /**
  * Two service instances watching the same KV server, each told about both (and about a pod that
@@ -15,13 +15,6 @@ import { testSettings } from '../../helpers/stack.ts';
  */
 const TOKEN = 'rollout-test-token-0123456789';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let kv: EmbeddedKvServer;
 let dataDir: string;
