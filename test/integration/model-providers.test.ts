@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -12,6 +10,7 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { tenantConfigKey } from '../../src/tenants/desired-tenants.ts';
 import { startFakeModelServer, type FakeModelServer } from '../helpers/fake-model-server.ts';
 import { PREFIX, testSettings } from '../helpers/stack.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /**
  * Remote providers through the whole service: KV config → worker-thread build embedding through a
@@ -29,13 +28,6 @@ let service: RunningService;
 let dataDir: string;
 const logLines: string[] = [];
 
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 async function put(tenantId: string, config: unknown): Promise<void> {
   expect(await kvClient.put(tenantConfigKey(PREFIX, tenantId), JSON.stringify(config))).toBe(true);
@@ -102,7 +94,7 @@ beforeAll(async () => {
         ...settings.providers,
         openaiBaseUrl: `${models.url}/v1`,
         openaiApiKey: API_KEY,
-        ollamaHost: `http://127.0.0.1:${await closedPort()}`,
+        ollamaHost: `http://127.0.0.1:${await freePort()}`,
         maxRetries: 1,
         retryBaseMs: 10,
         requestTimeoutMs: 2_000,

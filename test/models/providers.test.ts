@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelProviderError } from '../../src/errors.ts';
 import { resolveChatModel } from '../../src/models/chat-models.ts';
@@ -7,6 +5,7 @@ import { resolveEmbeddingModel } from '../../src/models/embedding-models.ts';
 import type { ProviderSettings } from '../../src/models/provider-settings.ts';
 import { parseRetryAfter } from '../../src/models/providers/provider-http.ts';
 import { FAKE_DIMENSIONS, hang, startFakeModelServer, status, type FakeModelServer } from '../helpers/fake-model-server.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /** Providers against a loopback server speaking the OpenAI and Ollama wire formats. */
 
@@ -38,14 +37,6 @@ async function rejection(promise: Promise<unknown>): Promise<ModelProviderError>
   return error as ModelProviderError;
 }
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 function norms(out: Float32Array, dimensions: number): number[] {
   return Array.from({ length: out.length / dimensions }, (_, row) => Math.hypot(...out.subarray(row * dimensions, (row + 1) * dimensions)));
@@ -163,7 +154,7 @@ describe('OpenAI-compatible embeddings', () => {
   });
 
   it('reports an unreachable endpoint as transient model_unavailable', async () => {
-    const error = await rejection(resolveEmbeddingModel('openai:fake-embed', settings({ openaiBaseUrl: `http://127.0.0.1:${await closedPort()}/v1`, maxRetries: 0 })).dimensions());
+    const error = await rejection(resolveEmbeddingModel('openai:fake-embed', settings({ openaiBaseUrl: `http://127.0.0.1:${await freePort()}/v1`, maxRetries: 0 })).dimensions());
     expect(error).toMatchObject({ code: 'model_unavailable', permanent: false });
     expect(error.message).toMatch(/unreachable \(ECONNREFUSED\)/);
   });
