@@ -1,8 +1,3 @@
-import { BaseLLM, type LLMMetadata, type MessageContent } from '@llamaindex/core/llms';
-import type { ModuleRecord, PromptsRecord } from '@llamaindex/core/prompts';
-import { BaseSynthesizer, type SynthesizeQuery } from '@llamaindex/core/response-synthesizers';
-import { EngineResponse, MetadataMode, type NodeWithScore } from '@llamaindex/core/schema';
-import { extractText } from '@llamaindex/core/utils';
 import { joinSentences, splitSentences, tokenize, tokenWeight } from './text-tokens.ts';
 
 /**
@@ -121,76 +116,4 @@ function chooseSentences(candidates: CandidateSentence[], options: ExtractiveOpt
     characters += (chosen.length > 1 ? 1 : 0) + candidate.text.length;
   }
   return chosen;
-}
-
-/**
- * `ExtractiveSynthesizer` as a LlamaIndex response synthesizer, for
- * `index.asQueryEngine({ retriever, responseSynthesizer })`. Never touches `Settings.llm`.
- * The response's `metadata.sentences` holds the chosen `ExtractedSentence`s (for citations).
- */
-export class ExtractiveSynthesizer extends BaseSynthesizer {
-  readonly options: ExtractiveOptions;
-
-  constructor(options: ExtractiveOptions = {}) {
-    // BaseSynthesizer's constructor reads the global `Settings.llm` unless given an LLM (throwing
-    // when none is set, and sharing one across tenants when one is) and sizes a PromptHelper from
-    // its metadata. Extraction needs neither, so it gets a stub that fails loudly if ever called.
-    super({ llm: new UnusedLanguageModel() });
-    this.options = options;
-  }
-
-  // The base class answers "Empty Response" when nothing was retrieved — and, when streaming, a
-  // bare response instead of a stream. Both cases get the no-answer text in the promised shape.
-  override synthesize(query: SynthesizeQuery, stream: true): Promise<AsyncIterable<EngineResponse>>;
-  override synthesize(query: SynthesizeQuery, stream?: false): Promise<EngineResponse>;
-  override async synthesize(query: SynthesizeQuery, stream = false): Promise<EngineResponse | AsyncIterable<EngineResponse>> {
-    if (query.nodes.length === 0) return respond({ answer: NO_ANSWER_TEXT, sentences: [] }, [], stream);
-    return stream ? super.synthesize(query, true) : super.synthesize(query, false);
-  }
-
-  protected async getResponse(
-    query: MessageContent,
-    nodes: NodeWithScore[],
-    stream: boolean,
-  ): Promise<EngineResponse | AsyncIterable<EngineResponse>> {
-    const passages = nodes.map(({ node }) => node.getContent(MetadataMode.NONE));
-    return respond(extractAnswer(extractText(query), passages, this.options), nodes, stream);
-  }
-
-  protected _getPrompts(): PromptsRecord {
-    return {};
-  }
-
-  protected _updatePrompts(): void {}
-
-  protected _getPromptModules(): ModuleRecord {
-    return {};
-  }
-}
-
-/** Streaming yields the whole answer as one chunk: it exists in full before the first byte is sent. */
-function respond(extracted: ExtractedAnswer, nodes: NodeWithScore[], stream: boolean): EngineResponse | AsyncIterable<EngineResponse> {
-  const response = EngineResponse.fromResponse(extracted.answer, stream, nodes);
-  response.metadata.sentences = extracted.sentences;
-  return stream ? singleChunk(response) : response;
-}
-
-async function* singleChunk(response: EngineResponse): AsyncIterable<EngineResponse> {
-  yield response;
-}
-
-/** The LLM handed to BaseSynthesizer's constructor; see ExtractiveSynthesizer's constructor. */
-class UnusedLanguageModel extends BaseLLM {
-  metadata: LLMMetadata = {
-    model: 'none (extractive synthesis)',
-    temperature: 0,
-    topP: 1,
-    contextWindow: 4096,
-    tokenizer: undefined,
-    structuredOutput: false,
-  };
-
-  async chat(): Promise<never> {
-    throw new Error('ExtractiveSynthesizer does not use a language model; a code path tried to call one');
-  }
 }
