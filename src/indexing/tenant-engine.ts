@@ -3,7 +3,7 @@ import { MetadataMode } from '@llamaindex/core/schema';
 import type { VectorStoreIndex } from 'llamaindex';
 import { LlmUnavailableError } from '../errors.ts';
 import { buildAnswerMessages, type ChatModel } from '../models/chat-models.ts';
-import { extractAnswer } from '../models/extractive-synthesizer.ts';
+import { extractAnswer } from '../models/extractive-answer.ts';
 import { Bm25Index, buildBm25, type Bm25Data } from './bm25-index.ts';
 import { createVectorStoreIndex, ContiguousVectorStore, type ChunkTable } from './contiguous-vector-store.ts';
 import { candidatePoolSize, reciprocalRankFusion } from './rank-fusion.ts';
