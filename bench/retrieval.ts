@@ -4,6 +4,7 @@ import { SimpleVectorStore } from 'llamaindex';
 import { ContiguousVectorStore, createVectorStoreIndex, topKByDotProduct, type ChunkTable } from '../src/indexing/contiguous-vector-store.ts';
 import { buildBm25 } from '../src/indexing/bm25-index.ts';
 import { TenantEngine } from '../src/indexing/tenant-engine.ts';
+import { DenseDotKernel, allocateEmbeddings } from '../src/indexing/simd-dot-kernel.ts';
 import { HashEmbedding, embedText, embedTextInto } from '../src/models/hash-embedding.ts';
 import { median, randomGenerator, randomWords } from './support.ts';
 
@@ -14,6 +15,9 @@ import { median, randomGenerator, randomWords } from './support.ts';
  * - `hash-1024`: rows and queries embedded by the default `hash` model (sparse queries of a few
  *   words: ragswap's sparse fast path applies, so this is the realistic case *and* a flattering one);
  * - `dense-1024`, `dense-384`: random unit vectors, as a neural model would give (no sparsity).
+ *
+ * The rows are allocated as a build allocates them (`allocateEmbeddings`: inside a shared
+ * WebAssembly memory where SIMD is available), so dense queries take the SIMD kernel as in service.
  */
 
 export const TOP_K = 10;
@@ -73,7 +77,8 @@ function vocabulary(size: number): string[] {
 
 function emptyTable(rows: number, dimensions: number): ChunkTable {
   const ids = Array.from({ length: rows }, (_, row) => `doc-${row >> 3}#${row & 7}`);
-  return { dimensions, ids, texts: new Array<string>(rows), metadata: ids.map((id) => ({ source: id.split('#')[0] })), embeddings: new Float32Array(rows * dimensions) };
+  const { embeddings, memory } = allocateEmbeddings(rows, dimensions);
+  return { dimensions, ids, texts: new Array<string>(rows), metadata: ids.map((id) => ({ source: id.split('#')[0] })), embeddings, ...(memory ? { memory } : {}) };
 }
 
 function hashDataset(rows: number): Dataset {
@@ -172,9 +177,10 @@ async function storesOf(table: ChunkTable): Promise<Stores> {
 function storeContenders({ table, queries }: Dataset, { ragswap, simple }: Stores): Record<string, Contender> {
   const asArrays = queries.map((query) => Array.from(query));
   const pick = (index: number) => queries[index % queries.length]!;
+  const kernel = DenseDotKernel.over(table.memory, table.embeddings, table.dimensions);
   return {
     'plain Float32Array scan': (index) => plainScan(table.embeddings, table.dimensions, pick(index), TOP_K),
-    'ragswap topKByDotProduct': (index) => topKByDotProduct(table.embeddings, table.dimensions, pick(index), TOP_K),
+    'ragswap topKByDotProduct': (index) => topKByDotProduct(table.embeddings, table.dimensions, pick(index), TOP_K, undefined, kernel),
     'ragswap ContiguousVectorStore.query': (index) => vectorStoreQuery(ragswap, asArrays, index),
     'LlamaIndex SimpleVectorStore.query': (index) => vectorStoreQuery(simple, asArrays, index),
   };
@@ -183,11 +189,12 @@ function storeContenders({ table, queries }: Dataset, { ragswap, simple }: Store
 /** Whether every contender ranks the same top-k ids as the plain scan for a few probe queries (as sets: exact ties may order differently). */
 async function sameTopK({ table, queries }: Dataset, stores: Stores): Promise<boolean> {
   const idsOf = (rows: Int32Array) => Array.from(rows, (row) => table.ids[row]!);
+  const kernel = DenseDotKernel.over(table.memory, table.embeddings, table.dimensions);
   const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id) => b.includes(id));
   for (const query of queries.slice(0, 4)) {
     const expected = idsOf(plainScan(table.embeddings, table.dimensions, query, TOP_K));
     const answers = [
-      idsOf(topKByDotProduct(table.embeddings, table.dimensions, query, TOP_K).indices),
+      idsOf(topKByDotProduct(table.embeddings, table.dimensions, query, TOP_K, undefined, kernel).indices),
       (await vectorStoreQuery(stores.ragswap, [Array.from(query)], 0)).ids,
       (await vectorStoreQuery(stores.simple, [Array.from(query)], 0)).ids,
     ];

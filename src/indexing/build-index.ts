@@ -5,11 +5,13 @@ import type { ProviderSettings } from '../models/provider-settings.ts';
 import type { TenantConfig } from '../tenants/tenant-config.ts';
 import { buildBm25, type Bm25Data } from './bm25-index.ts';
 import type { ChunkTable } from './contiguous-vector-store.ts';
+import { allocateEmbeddings } from './simd-dot-kernel.ts';
 
 /**
  * One index build: documents from the tenant's source → SentenceSplitter chunks → embeddings
- * written into one contiguous Float32Array. Pure with respect to the process (no globals, no
- * LlamaIndex Settings), so it runs the same in a worker thread and in tests.
+ * written into one contiguous Float32Array (a view of a shared WebAssembly memory where SIMD is
+ * available). Pure with respect to the process (no globals, no LlamaIndex Settings), so it runs
+ * the same in a worker thread and in tests.
  */
 
 export interface BuildRequest {
@@ -66,11 +68,13 @@ export async function buildIndexData(request: BuildRequest, signal: AbortSignal)
   const { chunk_size: chunkSize, chunk_overlap: chunkOverlap } = request.config.index_params;
   const chunks = chunkDocuments(loaded.documents, chunkSize, chunkOverlap);
   signal.throwIfAborted();
-  const embeddings = new Float32Array(chunks.ids.length * dimensions);
+  // Inside a shared WebAssembly memory when the runtime has SIMD: the main thread scans it there with
+  // the SIMD kernel, and it reaches the main thread without a copy (see simd-dot-kernel.ts).
+  const { embeddings, memory } = allocateEmbeddings(chunks.ids.length, dimensions);
   await model.embedInto(chunks.texts, embeddings, 0, signal);
   signal.throwIfAborted();
   return {
-    table: { dimensions, ids: chunks.ids, texts: chunks.texts, metadata: chunks.metadata, embeddings },
+    table: { dimensions, ids: chunks.ids, texts: chunks.texts, metadata: chunks.metadata, embeddings, ...(memory ? { memory } : {}) },
     bm25: buildBm25(chunks.texts),
     documents: loaded.documents.length,
     skippedFiles: loaded.skipped,

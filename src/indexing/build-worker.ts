@@ -26,8 +26,12 @@ port.on('message', async (message: WorkerRequest) => {
   try {
     const built = await buildIndexData(message.request, signal);
     const reply: WorkerReply = { type: 'built', id: message.id, built };
-    // Transfer the embeddings' and BM25 postings' buffers: the main thread gets them without a copy.
-    port.postMessage(reply, [built.table.embeddings.buffer as ArrayBuffer, ...bm25Transferables(built.bm25)]);
+    // Transfer the BM25 postings' buffers, and the embeddings' unless they live in a shared
+    // WebAssembly memory (shared memory crosses threads without a copy, and cannot be transferred):
+    // the main thread gets them all without a copy.
+    const embeddingsBuffer = built.table.embeddings.buffer;
+    const transfer = embeddingsBuffer instanceof ArrayBuffer ? [embeddingsBuffer] : [];
+    port.postMessage(reply, [...transfer, ...bm25Transferables(built.bm25)]);
   } catch (error) {
     const reply: WorkerReply = { type: 'failed', id: message.id, error: serializeBuildError(error) };
     port.postMessage(reply);

@@ -14,6 +14,7 @@ import {
 import { VectorStoreIndex } from 'llamaindex/indices';
 import { InvalidRequestError } from '../errors.ts';
 import { normaliseInPlace } from '../models/hash-embedding.ts';
+import { DenseDotKernel, SCORE_BLOCK_ROWS, type WasmMemory } from './simd-dot-kernel.ts';
 
 /**
  * A tenant's chunks as parallel columns. One contiguous row-major `Float32Array` (n × d) instead of
@@ -29,6 +30,12 @@ export interface ChunkTable {
   embeddings: Float32Array;
   /** The source document of each chunk, matched by `delete(refDocId)`. Optional: chunks without one are never deleted by document. */
   documentIds?: (string | undefined)[];
+  /**
+   * The shared WebAssembly memory `embeddings` is a view of (at offset 0, with scratch room after
+   * it: see `allocateEmbeddings`), when the build put them there. A store over such a table scans
+   * dense queries with the SIMD kernel, in place; without it, with the JavaScript scan.
+   */
+  memory?: WasmMemory;
 }
 
 export interface TopKResult {
@@ -64,6 +71,8 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
   #texts: string[];
   #metadata: Record<string, unknown>[];
   #documentIds: (string | undefined)[];
+  /** The SIMD kernel over `#embeddings`' WebAssembly memory, while the rows live there. */
+  #kernel: DenseDotKernel | undefined;
 
   constructor(options: ContiguousVectorStoreOptions) {
     super({ embedModel: options.embedModel });
@@ -76,7 +85,11 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
     this.#documentIds = [];
   }
 
-  /** Wraps `table` in O(1): the arrays are used as they are, nothing is copied or re-normalised. */
+  /**
+   * Wraps `table` in O(1): the arrays are used as they are, nothing is copied or re-normalised.
+   * When the embeddings live in a WebAssembly memory (`table.memory`), dense queries are scanned
+   * there by the SIMD kernel; a plain `Float32Array` keeps the JavaScript scan (it is not copied).
+   */
   static fromChunkTable(table: ChunkTable, embedModel: BaseEmbedding): ContiguousVectorStore {
     assertChunkTable(table);
     const store = new ContiguousVectorStore({ embedModel, dimensions: table.dimensions });
@@ -86,6 +99,7 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
     store.#texts = table.texts;
     store.#metadata = table.metadata;
     store.#documentIds = table.documentIds ?? [];
+    store.#kernel = DenseDotKernel.over(table.memory, table.embeddings, table.dimensions);
     return store;
   }
 
@@ -97,7 +111,12 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
     return this.#dimensions;
   }
 
-  /** The current contents as a `ChunkTable` view (shares the store's arrays). */
+  /** Whether dense queries use the WebAssembly SIMD kernel (the table's rows live in its memory). */
+  get usesSimd(): boolean {
+    return this.#kernel !== undefined;
+  }
+
+  /** The current contents as a `ChunkTable` view (shares the store's arrays; without `memory`: the view may be shorter than the rows it was built for). */
   client(): ChunkTable {
     return {
       dimensions: this.#dimensions,
@@ -178,6 +197,7 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
       queryVector,
       query.similarityTopK,
       this.#rowPredicate(query),
+      this.#kernel,
     );
     return this.#resultOf(indices, scores);
   }
@@ -214,6 +234,8 @@ export class ContiguousVectorStore extends BaseVectorStore<ChunkTable> {
     const grown = new Float32Array(Math.max(rows, capacity * 2, 16) * this.#dimensions);
     grown.set(this.#embeddings.subarray(0, this.#size * this.#dimensions));
     this.#embeddings = grown;
+    // The rows have left the WebAssembly memory: back to the JavaScript scan (stores built by `add` use it throughout).
+    this.#kernel = undefined;
   }
 }
 
@@ -266,6 +288,11 @@ function forgetfulNodesDict(): Record<string, BaseNode> {
  * O(n·d + n·log k) time (n·(non-zero query entries) for a sparse query), O(k + d) memory, no
  * allocation per row. Rows are scored four at a time (see `offerFourRows`) unless `include`
  * restricts the candidates, which then go one by one.
+ *
+ * With `kernel` (the SIMD kernel over the WebAssembly memory `embeddings` lives in) a dense query
+ * is scored block by block in WebAssembly, in float32 (scores then differ from the JavaScript
+ * ones by rounding, ≲ 1e-6 for unit vectors; identical rows still tie, to the lower row); a
+ * sparse query keeps the JavaScript path, which reads only its non-zero columns.
  */
 export function topKByDotProduct(
   embeddings: Float32Array,
@@ -273,6 +300,7 @@ export function topKByDotProduct(
   query: Float32Array | number[],
   k: number,
   include?: (row: number) => boolean,
+  kernel?: DenseDotKernel,
 ): TopKResult {
   if (!Number.isInteger(dimensions) || dimensions <= 0 || embeddings.length % dimensions !== 0) {
     throw new RangeError(`an array of length ${embeddings.length} is not a matrix of ${dimensions}-wide rows`);
@@ -284,6 +312,17 @@ export function topKByDotProduct(
   const heap = new TopKHeap(Math.min(rowCount, Math.max(0, Math.floor(k) || 0)));
   if (heap.capacity === 0) return heap.drain();
   const { columns, values } = queryTerms(query, dimensions);
+  if (kernel !== undefined && columns.length === dimensions && kernel.covers(embeddings, dimensions)) {
+    kernel.setQuery(query);
+    for (let first = 0; first < rowCount; first += SCORE_BLOCK_ROWS) {
+      const count = Math.min(SCORE_BLOCK_ROWS, rowCount - first);
+      const scores = kernel.scoreBlock(first, count);
+      for (let offset = 0; offset < count; offset++) {
+        if (include === undefined || include(first + offset)) heap.offer(first + offset, scores[offset]!);
+      }
+    }
+    return heap.drain();
+  }
   let row = 0;
   if (include === undefined) {
     // The remainder (rowCount % 4 rows) goes through the row-by-row loop below.
