@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { BuildAbortedError, BuildError } from '../errors.ts';
+import { workerEntry } from '../worker-entry.ts';
 import { buildIndexData, type BuildRequest, type BuiltIndexData } from './build-index.ts';
 import { deserializeBuildError, type WorkerReply, type WorkerRequest } from './worker-messages.ts';
 
@@ -14,16 +15,6 @@ export interface IndexBuilder {
 export const inProcessIndexBuilder: IndexBuilder = {
   build: (request, signal) => buildIndexData(request, signal),
 };
-
-/**
- * Under tsx (npm start, tests) the worker entry is TypeScript and needs the same loader; once
- * compiled (dist/, the container image) it is plain JavaScript.
- */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const compiled = import.meta.url.endsWith('.js');
-  const url = new URL(compiled ? './build-worker.js' : './build-worker.ts', import.meta.url);
-  return { url, execArgv: compiled ? [] : ['--import', import.meta.resolve('tsx')] };
-}
 
 interface PooledWorker {
   readonly worker: Worker;
@@ -102,7 +93,7 @@ export class WorkerIndexBuilder implements IndexBuilder {
   }
 
   #spawn(): PooledWorker {
-    const { url, execArgv } = workerEntry();
+    const { url, execArgv } = workerEntry('./build-worker', import.meta.url);
     const pooled: PooledWorker = { worker: new Worker(url, { execArgv }), busy: false };
     // An idle pool must not keep a process alive that has nothing else to do.
     pooled.worker.unref();

@@ -9,7 +9,8 @@ import { useLiteEmbeddingModel } from './providers/use-lite-embedding.ts';
 /**
  * An embedding model as the index build and the query path need it: the build writes vectors for
  * many texts straight into one contiguous array (in a worker thread), the query path embeds one
- * query through LlamaIndex's BaseEmbedding interface on the main thread.
+ * query through LlamaIndex's BaseEmbedding interface on the main thread (use-lite hands the forward
+ * pass to its query worker thread).
  */
 export interface EmbeddingModel {
   readonly name: string;
