@@ -1,26 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../test/helpers/ports.ts';
+import { randomGenerator } from '../test/helpers/vectors.ts';
 
 /** Helpers shared by the benchmarks: a deterministic corpus, the service as a child process, polling. */
+
+export { freePort, randomGenerator };
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
 export const WORDS = ('alpha beta gamma delta epsilon orbit rocket garden river mountain harbor signal engine ' +
   'market ledger invoice vacation policy server cluster network kernel memory thread worker queue ' +
   'tenant index vector chunk embedding answer source bucket object region replica shard').split(' ');
-
-/** mulberry32: seeded, so every run (and every contender) sees the same data. Values in [0, 1). */
-export function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value ^= value + Math.imul(value ^ (value >>> 7), 61 | value);
-    return ((value ^ (value >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** `count` words drawn from `WORDS` (or a larger `vocabulary`). */
 export function randomWords(random: () => number, count: number, vocabulary: readonly string[] = WORDS): string {
@@ -30,14 +22,6 @@ export function randomWords(random: () => number, count: number, vocabulary: rea
 /** A synthetic document: `sentences` sentences of 12 words, each naming the document. */
 export function syntheticDocument(random: () => number, document: number, sentences: number): string {
   return Array.from({ length: sentences }, () => `Document ${document} notes that ${randomWords(random, 12)}.`).join(' ');
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<void> {

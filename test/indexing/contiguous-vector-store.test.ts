@@ -11,29 +11,7 @@ import {
   type ChunkTable,
 } from '../../src/indexing/contiguous-vector-store.ts';
 import { HashEmbedding, embedText, embedTextInto } from '../../src/models/hash-embedding.ts';
-
-/** mulberry32: a seeded generator, so a failing random case reproduces. */
-function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value ^= value + Math.imul(value ^ (value >>> 7), 61 | value);
-    return ((value ^ (value >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** The obvious implementation: score every row, sort everything (ties to the lower row). */
-function exactTopK(embeddings: Float32Array, dimensions: number, query: ArrayLike<number>, k: number) {
-  const rows = embeddings.length / dimensions;
-  const scored = Array.from({ length: rows }, (_, row) => {
-    let score = 0;
-    for (let column = 0; column < dimensions; column++) score += embeddings[row * dimensions + column]! * query[column]!;
-    return { row, score };
-  });
-  scored.sort((a, b) => b.score - a.score || a.row - b.row);
-  return scored.slice(0, Math.max(0, k));
-}
+import { exactTopK, randomGenerator } from '../helpers/vectors.ts';
 
 function expectSameAsExactSort(embeddings: Float32Array, dimensions: number, query: Float32Array | number[], k: number): void {
   const expected = exactTopK(embeddings, dimensions, query, k);

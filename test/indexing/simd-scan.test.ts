@@ -6,6 +6,7 @@ import { WorkerIndexBuilder } from '../../src/indexing/index-builder.ts';
 import { DenseDotKernel, SCORE_BLOCK_ROWS, allocateEmbeddings, kernelModuleBytes, simdAvailable, type WasmMemory } from '../../src/indexing/simd-dot-kernel.ts';
 import { HashEmbedding } from '../../src/models/hash-embedding.ts';
 import { validateTenantConfig } from '../../src/tenants/tenant-config.ts';
+import { exactTopK, randomGenerator } from '../helpers/vectors.ts';
 
 /** The WebAssembly JS API (the project's `lib` has no WebAssembly types). */
 const WebAssemblyApi = (
@@ -16,29 +17,6 @@ const WebAssemblyApi = (
     };
   }
 ).WebAssembly;
-
-/** mulberry32: a seeded generator, so a failing random case reproduces. */
-function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value ^= value + Math.imul(value ^ (value >>> 7), 61 | value);
-    return ((value ^ (value >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** Float64 dot products of every row, sorted best first, ties to the lower row. */
-function exactTopK(embeddings: Float32Array, dimensions: number, query: ArrayLike<number>, k: number) {
-  const rows = embeddings.length / dimensions;
-  const scored = Array.from({ length: rows }, (_, row) => {
-    let score = 0;
-    for (let column = 0; column < dimensions; column++) score += embeddings[row * dimensions + column]! * query[column]!;
-    return { row, score };
-  });
-  scored.sort((a, b) => b.score - a.score || a.row - b.row);
-  return scored.slice(0, Math.max(0, k));
-}
 
 /** A rows × dimensions matrix of random values in a WebAssembly memory, and its kernel. */
 function wasmMatrix(rows: number, dimensions: number, random: () => number) {
