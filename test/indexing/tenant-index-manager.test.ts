@@ -87,7 +87,13 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
     ...extra,
   });
   const answer = async (tenant: string) => (await manager.query(tenant, 'q', 1)).response;
-  return { manager, desired, builds, nextBuild, write, remove, config, answer };
+  /** Writes a version, lets its build finish and waits until it serves. */
+  const serve = async (tenant: string, version: string) => {
+    write(tenant, config(version));
+    (await nextBuild()).resolve();
+    await manager.idle();
+  };
+  return { manager, desired, builds, nextBuild, write, remove, config, answer, serve };
 }
 
 describe('TenantIndexManager', () => {
@@ -104,9 +110,7 @@ describe('TenantIndexManager', () => {
 
   it('keeps serving the old version while the new one builds, then swaps', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v2'));
     const v2 = await h.nextBuild(2);
     expect(await h.answer('a')).toBe('v1');
@@ -118,9 +122,7 @@ describe('TenantIndexManager', () => {
 
   it('never lets a stale build overwrite a newer one (v2 finishing after v3)', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v2'));
     const v2 = await h.nextBuild(2);
     h.write('a', h.config('v3'));
@@ -140,9 +142,7 @@ describe('TenantIndexManager', () => {
   it('lets a query already running on the old index finish on it after a swap', async () => {
     const gate = Promise.withResolvers<void>();
     const h = harness({ queryGate: gate.promise });
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     const inFlight = h.manager.query('a', 'q', 1);
     h.write('a', h.config('v2'));
     (await h.nextBuild(2)).resolve();
@@ -180,9 +180,7 @@ describe('TenantIndexManager', () => {
 
   it('keeps the old index when a build fails permanently and does not retry', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v2'));
     (await h.nextBuild(2)).reject(new SourceError("bucket 'kb' does not exist", { permanent: true, code: 'source_not_found' }));
     await h.manager.idle();
@@ -223,9 +221,7 @@ describe('TenantIndexManager', () => {
 
   it('applies status at once: inactive → 403 and unloaded, active again → rebuilt', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v1', { status: 'inactive' }));
     await expect(h.manager.query('a', 'q', 1)).rejects.toBeInstanceOf(TenantInactiveError);
     await h.manager.idle();
@@ -238,9 +234,7 @@ describe('TenantIndexManager', () => {
 
   it('warns instead of rebuilding when an index field changes without a version bump', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v1', { index_params: { chunk_size: 128, chunk_overlap: 10 } }));
     await h.manager.idle();
     expect(h.builds).toHaveLength(1);
@@ -250,9 +244,7 @@ describe('TenantIndexManager', () => {
 
   it('keeps serving when the config becomes invalid and shows the error', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', '{"version": "v2", "data_source": ');
     await h.manager.idle();
     expect(await h.answer('a')).toBe('v1');
@@ -262,9 +254,7 @@ describe('TenantIndexManager', () => {
 
   it('unloads a deleted tenant: queries get 404 and the running build is aborted', async () => {
     const h = harness();
-    h.write('a', h.config('v1'));
-    (await h.nextBuild()).resolve();
-    await h.manager.idle();
+    await h.serve('a', 'v1');
     h.write('a', h.config('v2'));
     const v2 = await h.nextBuild(2);
     h.remove('a');
