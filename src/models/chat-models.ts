@@ -16,17 +16,22 @@ export interface ChatModel {
   stream(messages: readonly ChatMessage[], signal?: AbortSignal): AsyncIterable<string>;
 }
 
-const resolved = new Map<string, ChatModel>();
+/**
+ * Resolved on every query, so the cache is keyed by the settings object itself (one per service)
+ * and then by name: no per-query serialisation of the settings.
+ */
+const resolved = new WeakMap<ProviderSettings, Map<string, ChatModel>>();
 
 /** `undefined` for `extractive` (answers are extracted, no model); unknown names throw UnknownModelError. */
 export function resolveChatModel(name: string, settings: ProviderSettings = DEFAULT_PROVIDER_SETTINGS): ChatModel | undefined {
   const spec = parseLlmName(name);
   if (spec.provider === 'extractive') return undefined;
-  const key = JSON.stringify([name, settings]);
-  let model = resolved.get(key);
+  let models = resolved.get(settings);
+  if (!models) resolved.set(settings, (models = new Map()));
+  let model = models.get(name);
   if (!model) {
     model = spec.provider === 'openai' ? openAiChatModel(name, spec.model, settings) : ollamaChatModel(name, spec.model, settings);
-    resolved.set(key, model);
+    models.set(name, model);
   }
   return model;
 }
