@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { getPath, issuesAt, NEW_TENANT_TEMPLATE, setPath, type ConfigDraft } from '../shared/config-fields.ts';
 import { configDiff, hasChanges, prettyConfig } from '../shared/diff.ts';
 import { ApiError, errorText, type AdminApi, type Current, type Issue } from './api.ts';
@@ -53,8 +53,12 @@ export function TenantEditor({ api, tenantId, onDone, onUnauthorized }: Props) {
     setJsonError(null);
   };
 
+  // The stored config is read once per editor: a second read (an effect re-run under a busy browser)
+  // would replace what the operator typed and move the If-Match base past a concurrent write.
+  const loaded = useRef(false);
   useEffect(() => {
-    if (creating) return;
+    if (creating || loaded.current) return;
+    loaded.current = true;
     api
       .config(tenantId)
       .then((stored) => {
