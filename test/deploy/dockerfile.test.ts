@@ -8,7 +8,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './helpers/paths.ts';
@@ -170,10 +170,18 @@ describe('Dockerfile stages performed on the host', () => {
       chmodSync(runDir, 0o755);
       const asRoot = process.getuid?.() === 0;
       if (asRoot) for (const dir of [dataDir, tmpDir]) chownSync(dir, APP_UID, APP_UID);
+      // The image runs the base image's /usr/local/bin/node, which every user can execute. The
+      // host's node may sit where uid 10001 cannot reach it (CI installs it under /root/.cache),
+      // so the test runs a copy in the same place inside the performed runtime stage.
+      const nodeBinary = hostPath(app.root, '/usr/local/bin/node');
+      mkdirSync(path.dirname(nodeBinary), { recursive: true });
+      copyFileSync(realpathSync(process.execPath), nodeBinary);
+      chmodSync(nodeBinary, 0o755);
+      for (let dir = path.dirname(nodeBinary); dir.startsWith(workspace); dir = path.dirname(dir)) chmodSync(dir, 0o755);
 
       const port = await freePort();
       const closedPort = await freePort();
-      const child = spawn(process.execPath, argv.slice(1), {
+      const child = spawn(nodeBinary, argv.slice(1), {
         cwd: appDir,
         // The image's ENV with the test's overrides; nothing else of the host's environment.
         env: {
@@ -202,6 +210,8 @@ describe('Dockerfile stages performed on the host', () => {
       };
       child.stdout?.on('data', collect);
       child.stderr?.on('data', collect);
+      // A spawn failure (EACCES, ENOENT) is reported here rather than as an uncaught exception.
+      child.on('error', (error) => collect(Buffer.from(`spawn failed: ${error.message}\n`)));
       try {
         await waitForHttpOk(`http://127.0.0.1:${port}/health`, child, 60_000);
         expect(child.kill('SIGTERM')).toBe(true);
