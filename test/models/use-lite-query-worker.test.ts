@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveEmbeddingModel } from '../../src/models/embedding-models.ts';
 import { USE_LITE_DIMENSIONS, embedUseLiteBatchInto } from '../../src/models/providers/use-lite-model.ts';
@@ -82,6 +83,30 @@ describe('use-lite query worker', { timeout: 60_000 }, () => {
     // No close(): the script ends by itself only if the idle worker does not hold the event loop.
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
     expect(stdout.trim()).toBe(String(USE_LITE_DIMENSIONS));
+  });
+
+  it('replaces a hung worker after a timeout: the queries it holds fail, the next one gets a fresh thread', async () => {
+    const started: Worker[] = [];
+    const client = new UseLiteQueryWorker({
+      timeoutMs: 400,
+      startThread: () => {
+        const worker = new Worker(new URL('./fixtures/hanging-query-worker.mjs', import.meta.url));
+        started.push(worker);
+        return worker;
+      },
+    });
+    clients.push(client);
+    expect((await client.embed('warm'))[0]).toBe(4);
+    const hung = client.embed('hang');
+    await new Promise((resolve) => setImmediate(resolve));
+    // Posted to the same thread while it spins: it can only ever fail.
+    const behind = client.embed('queued behind');
+    await expect(hung).rejects.toMatchObject({ code: 'model_unavailable', message: 'use-lite query embedding timed out after 400 ms' });
+    await expect(behind).rejects.toMatchObject({ code: 'model_unavailable' });
+    const after = await client.embed('after the hang');
+    expect(after[0]).toBe('after the hang'.length);
+    expect(started).toHaveLength(2);
+    expect(client.thread).toBe(started[1]);
   });
 
   it('fails a query that outlives its timeout with a clear error', async () => {

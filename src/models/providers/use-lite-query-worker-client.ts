@@ -22,7 +22,8 @@ interface Pending {
 /**
  * The main thread's handle on the use-lite query worker: one thread, started on first use, shared
  * by every use-lite tenant, unref'd (an idle worker never keeps the process alive) and replaced
- * after a crash. Queries that arrive in the same event-loop turn go to the worker as one batch.
+ * after a crash or when it holds a query past the timeout (a hung thread). Queries that arrive in
+ * the same event-loop turn go to the worker as one batch.
  */
 export class UseLiteQueryWorker {
   readonly #timeoutMs: number;
@@ -32,8 +33,12 @@ export class UseLiteQueryWorker {
   #worker: Worker | undefined;
   #nextId = 1;
 
-  constructor(options: { timeoutMs?: number } = {}) {
+  readonly #startThread: () => Worker;
+
+  /** `startThread` is for tests that stand in a misbehaving thread; it defaults to the real worker. */
+  constructor(options: { timeoutMs?: number; startThread?: () => Worker } = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#startThread = options.startThread ?? startQueryWorkerThread;
   }
 
   /** The running thread, if any (tests terminate it to stand in for a crash). */
@@ -47,9 +52,12 @@ export class UseLiteQueryWorker {
     return new Promise<number[]>((resolve, reject) => {
       // Ref'd on purpose: a caller awaiting its query keeps the process alive, the idle worker does not.
       const timer = setTimeout(() => {
-        this.#settle(id)?.reject(
-          new BuildError(`use-lite query embedding timed out after ${this.#timeoutMs} ms`, { permanent: false, code: 'model_unavailable' }),
-        );
+        const pending = this.#settle(id);
+        if (!pending) return;
+        pending.reject(new BuildError(`use-lite query embedding timed out after ${this.#timeoutMs} ms`, { permanent: false, code: 'model_unavailable' }));
+        // The thread held a posted query for the whole timeout: it is hung (or hopelessly behind),
+        // and every later query would queue behind it. Replace it; its exit fails the rest it holds.
+        if (pending.worker) this.#replace(pending.worker);
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       // setImmediate runs after this turn's I/O callbacks: queries from requests read together batch.
@@ -81,9 +89,14 @@ export class UseLiteQueryWorker {
     }
   }
 
+  /** Detaches a thread so the next flush spawns a fresh one, then stops it. */
+  #replace(worker: Worker): void {
+    if (this.#worker === worker) this.#worker = undefined;
+    void worker.terminate();
+  }
+
   #spawn(): Worker {
-    const { url, execArgv } = workerEntry('./use-lite-query-worker', import.meta.url);
-    const worker = new Worker(url, { execArgv });
+    const worker = this.#startThread();
     let crash: Error | undefined;
     worker.on('message', (reply: QueryEmbedReply) => this.#onReply(reply));
     // Without a listener a worker's uncaught exception would be thrown on the main thread; 'exit' follows.
@@ -120,6 +133,11 @@ export class UseLiteQueryWorker {
     clearTimeout(pending.timer);
     return pending;
   }
+}
+
+function startQueryWorkerThread(): Worker {
+  const { url, execArgv } = workerEntry('./use-lite-query-worker', import.meta.url);
+  return new Worker(url, { execArgv });
 }
 
 /** The process's one query worker, shared by every use-lite tenant. */
