@@ -43,8 +43,9 @@ function recordingBuilder() {
 }
 
 /**
- * `gapMs` between a build being called and the next PUT: the watcher's token bucket (10 blocking
- * queries at once, 20/s refill) paces back-to-back changes to ~50 ms each, by design.
+ * `gapMs` between a build being called and the next PUT. The service runs with its default watch
+ * limit (a burst of 2 blocking queries, then one a second), which paces back-to-back changes to
+ * about a second each, by design.
  */
 export async function propagation(options: { changes: number; gapMs: number }): Promise<PropagationResult> {
   const kv = await EmbeddedKvServer.start({ port: 0 });

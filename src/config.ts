@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { AuthSettingsError, readAuthSettings, readConsulToken, type AuthSettings } from './http/auth/auth-settings.ts';
 import { parsePeerList, type PeerSpec } from './http/admin/peers.ts';
+import { DEFAULT_WATCH_MIN_INTERVAL_MS } from './kv/token-bucket.ts';
 import { DEFAULT_OLLAMA_HOST, DEFAULT_OPENAI_BASE_URL, normaliseBaseUrl, type ProviderSettings } from './models/provider-settings.ts';
 
 /** Process settings, read from the environment once at startup; everything below takes them as arguments. */
@@ -18,6 +19,8 @@ export interface ServiceSettings {
   readonly s3Endpoint: string | undefined;
   readonly awsRegion: string | undefined;
   readonly kvWaitMs: number;
+  /** How often the watch loop may ask Consul once its burst of 2 is spent (values churning). */
+  readonly kvWatchMinIntervalMs: number;
   readonly embeddedKvPort: number;
   readonly shutdownTimeoutMs: number;
   /** `ADMIN_ENABLED`: the admin API (`/admin/api`) and UI (`/admin`). */
@@ -116,6 +119,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     s3Endpoint: env.AWS_ENDPOINT_URL_S3 || undefined,
     awsRegion: env.AWS_REGION || undefined,
     kvWaitMs: integer(env, 'KV_WAIT_SECONDS', 60, 1, 600) * 1000,
+    kvWatchMinIntervalMs: integer(env, 'KV_WATCH_MIN_INTERVAL_MS', DEFAULT_WATCH_MIN_INTERVAL_MS, 10, 600_000),
     embeddedKvPort: integer(env, 'EMBEDDED_KV_PORT', 8500, 0, 65_535),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_SECONDS', 20, 1, 600) * 1000,
     adminEnabled: boolean(env, 'ADMIN_ENABLED') ?? true,

@@ -6,6 +6,7 @@ import { WorkerIndexBuilder, type IndexBuilder } from './indexing/index-builder.
 import { TenantIndexManager } from './indexing/tenant-index-manager.ts';
 import { ConsulKvClient, type KvClient } from './kv/consul-kv-client.ts';
 import { PrefixWatcher } from './kv/prefix-watcher.ts';
+import { watchRateLimit } from './kv/token-bucket.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RagswapMetrics } from './metrics.ts';
 import type { SourceEnvironment } from './sources/document-source.ts';
@@ -88,6 +89,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     transport: kvClient,
     prefix: settings.configPrefix,
     waitMs: settings.kvWaitMs,
+    rateLimit: watchRateLimit(settings.kvWatchMinIntervalMs),
     logger,
     onSnapshot: (entries, index) => {
       metrics.kvLastIndex.set(index);

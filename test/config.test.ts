@@ -31,3 +31,14 @@ describe('admin settings', () => {
     expect(() => readSettings(env)).toThrow(message);
   });
 });
+
+describe('KV watch settings', () => {
+  it('defaults to a 60 s blocking wait and one call a second under churn', () => {
+    expect(readSettings({})).toMatchObject({ kvWaitMs: 60_000, kvWatchMinIntervalMs: 1_000 });
+    expect(readSettings({ KV_WAIT_SECONDS: '30', KV_WATCH_MIN_INTERVAL_MS: '250' })).toMatchObject({ kvWaitMs: 30_000, kvWatchMinIntervalMs: 250 });
+  });
+
+  it.each([{ KV_WATCH_MIN_INTERVAL_MS: '0' }, { KV_WATCH_MIN_INTERVAL_MS: 'fast' }, { KV_WAIT_SECONDS: '601' }])('rejects %j', (env) => {
+    expect(() => readSettings(env)).toThrow(new RegExp(Object.keys(env)[0]!));
+  });
+});

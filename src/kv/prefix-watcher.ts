@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts';
 import { silentLogger } from '../logger.ts';
 import { exponentialBackoff, sleep, type RetryPolicy } from '../retry.ts';
 import type { KvEntry, KvListTransport } from './consul-kv-client.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { DEFAULT_WATCH_MIN_INTERVAL_MS, watchRateLimit, type TokenBucket } from './token-bucket.ts';
 
 /**
  * Watches every key under a prefix with Consul blocking queries and reports whole snapshots of the
@@ -84,7 +84,7 @@ export class PrefixWatcher {
     this.#options = options;
     this.#waitMs = Math.min(options.waitMs ?? 60_000, MAX_CONSUL_WAIT_MS);
     this.#retryPolicy = options.retryPolicy ?? exponentialBackoff({ baseMs: 250, maxMs: 30_000 });
-    this.#rateLimit = options.rateLimit ?? new TokenBucket({ capacity: 10, refillPerSecond: 20 });
+    this.#rateLimit = options.rateLimit ?? watchRateLimit(DEFAULT_WATCH_MIN_INTERVAL_MS);
     this.#logger = (options.logger ?? silentLogger).child({ component: 'kv-watcher', prefix: options.prefix });
     this.#sleep = options.sleep ?? sleep;
   }

@@ -58,3 +58,16 @@ export class TokenBucket {
     this.#updatedAt = now;
   }
 }
+
+/**
+ * The blocking-query loop's limit, shaped as Consul's blocking-query docs advise: a burst of 2 (two
+ * quick successive deliveries go out at once), then one call per `minIntervalMs` while values churn.
+ * Nothing is lost while throttled: each call returns the whole prefix, so every change made in the
+ * meantime arrives with the next one.
+ */
+export function watchRateLimit(minIntervalMs: number, clock: Pick<TokenBucketOptions, 'now' | 'sleep'> = {}): TokenBucket {
+  return new TokenBucket({ capacity: 2, refillPerSecond: 1000 / minIntervalMs, ...clock });
+}
+
+/** One call a second under churn: at most a second late, and a light load on Consul from many pods. */
+export const DEFAULT_WATCH_MIN_INTERVAL_MS = 1_000;

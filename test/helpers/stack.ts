@@ -59,6 +59,12 @@ export async function startStack(options: { service?: Partial<ServiceOptions>; s
     ...options.service,
   });
 
+  /**
+   * The ModifyIndex of each tenant's last write through putConfig. The waits below require the
+   * service to have seen at least that write, so waiting for a state the tenant is already in (an
+   * error replaced by another error) cannot pass on the stale status.
+   */
+  const writtenIndex = new Map<string, number>();
   const status = async (tenantId: string) => {
     const response = await fetch(`${service.url}/tenants/${tenantId}`);
     return (await response.json()) as TenantStatus & { kv: Record<string, unknown> };
@@ -74,7 +80,9 @@ export async function startStack(options: { service?: Partial<ServiceOptions>; s
     kvDataDir,
     async putConfig(tenantId, config) {
       const value = typeof config === 'string' ? config : JSON.stringify(config);
-      expect(await kvClient.put(tenantConfigKey(PREFIX, tenantId), value)).toBe(true);
+      const key = tenantConfigKey(PREFIX, tenantId);
+      expect(await kvClient.put(key, value)).toBe(true);
+      writtenIndex.set(tenantId, (await kvClient.get(key)).value?.modifyIndex ?? 0);
     },
     async deleteConfig(tenantId) {
       expect(await kvClient.delete(tenantConfigKey(PREFIX, tenantId))).toBe(true);
@@ -96,13 +104,21 @@ export async function startStack(options: { service?: Partial<ServiceOptions>; s
     },
     status,
     async waitForServing(tenantId, version, timeoutMs = 20_000) {
-      await vi.waitFor(async () => expect((await status(tenantId)).serving_version).toBe(version), { timeout: timeoutMs, interval: 25 });
+      await vi.waitFor(
+        async () => {
+          const current = await status(tenantId);
+          expect(current.modify_index).toBeGreaterThanOrEqual(writtenIndex.get(tenantId) ?? 0);
+          expect(current.serving_version).toBe(version);
+        },
+        { timeout: timeoutMs, interval: 25 },
+      );
     },
     async waitForState(tenantId, state, timeoutMs = 20_000) {
       let last: TenantStatus | undefined;
       await vi.waitFor(
         async () => {
           last = await status(tenantId);
+          expect(last.modify_index).toBeGreaterThanOrEqual(writtenIndex.get(tenantId) ?? 0);
           expect(last.state).toBe(state);
         },
         { timeout: timeoutMs, interval: 25 },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BlockingOptions, KvEntry, KvListTransport, KvRead } from '../../src/kv/consul-kv-client.ts';
 import { decideIndex, PrefixWatcher, snapshotSignature } from '../../src/kv/prefix-watcher.ts';
-import { TokenBucket } from '../../src/kv/token-bucket.ts';
+import { TokenBucket, watchRateLimit } from '../../src/kv/token-bucket.ts';
 
 const entry = (key: string, modifyIndex: number, value = '{}'): KvEntry => ({ key, value, createIndex: modifyIndex, modifyIndex, flags: 0 });
 
@@ -162,6 +162,40 @@ describe('PrefixWatcher', () => {
     await run.watcher.stop();
     await run.watcher.stop();
     expect(run.calls).toHaveLength(2);
+  });
+
+  it('degrades to one call per interval while the index churns, and loses no change', async () => {
+    let index = 0;
+    let now = 0;
+    const sleeps: number[] = [];
+    const snapshots: number[] = [];
+    let stopAfter: () => void = () => undefined;
+    const sixCalls = new Promise<void>((resolve) => (stopAfter = resolve));
+    const watcher = new PrefixWatcher({
+      // A Consul (or a proxy ignoring `wait`) that answers at once with a new index every time.
+      transport: {
+        list: async () => {
+          index += 1;
+          if (index === 6) stopAfter();
+          return { value: [entry('rag/tenants/a/config', index)], index };
+        },
+      },
+      prefix: 'rag/tenants/',
+      rateLimit: watchRateLimit(1_000, {
+        now: () => now,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          now += ms;
+        },
+      }),
+      onSnapshot: (_entries, snapshotIndex) => snapshots.push(snapshotIndex),
+    });
+    watcher.start();
+    await sixCalls;
+    await watcher.stop();
+    // Two calls back to back (the burst), then one per simulated second.
+    expect(sleeps.slice(0, 4)).toEqual([1000, 1000, 1000, 1000]);
+    expect(snapshots.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('passes the configured wait to every blocking call', async () => {

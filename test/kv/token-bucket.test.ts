@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../src/kv/token-bucket.ts';
+import { DEFAULT_WATCH_MIN_INTERVAL_MS, TokenBucket, watchRateLimit } from '../../src/kv/token-bucket.ts';
 
 function fakeClock() {
   let now = 0;
@@ -51,5 +51,12 @@ describe('TokenBucket', () => {
     const waiting = bucket.take(controller.signal);
     controller.abort(new Error('stopped'));
     await expect(waiting).rejects.toThrow('stopped');
+  });
+
+  it("the watch limit follows Consul's advice: two calls at once, then one per interval", async () => {
+    const clock = fakeClock();
+    const bucket = watchRateLimit(DEFAULT_WATCH_MIN_INTERVAL_MS, clock);
+    for (let call = 0; call < 6; call += 1) await bucket.take();
+    expect(clock.sleeps).toEqual([1000, 1000, 1000, 1000]);
   });
 });
