@@ -114,6 +114,38 @@ export function parseQueryOptions(query: URLSearchParams): QueryOptions {
   return { minIndex: parsedIndex?.ok ? Number(parsedIndex.value) : 0, waitMs, pretty: query.has('pretty') };
 }
 
+/**
+ * Consul CE has one namespace and one partition: naming another one, by query or header, is a 400
+ * (agent/http_ce.go), never a silent read of the shared store a client meant to keep apart.
+ */
+export function rejectEnterpriseTenancy(headers: IncomingHttpHeaders, query: URLSearchParams): void {
+  const checks = [
+    ['header', 'X-Consul-Namespace', headers['x-consul-namespace'], 'Namespaces'],
+    ['query parameter', 'ns', query.get('ns'), 'Namespaces'],
+    ['header', 'X-Consul-Partition', headers['x-consul-partition'], 'Partitions'],
+    ['query parameter', 'partition', query.get('partition'), 'Partitions'],
+  ] as const;
+  for (const [where, name, value, feature] of checks) {
+    if (typeof value === 'string' && value !== '') {
+      throw new ConsulHttpError(400, `Bad request: Invalid ${where}: "${name}" - ${feature} are a Consul Enterprise feature`);
+    }
+  }
+}
+
+/**
+ * Go's ServeMux cleans every request path (`//`, `.` and `..` segments) and redirects to the clean
+ * one, so a key such as `a/../b` never reaches Consul's KV endpoint as written. Returns the clean
+ * path, which equals `requestPath` when there is nothing to clean.
+ */
+export function cleanRequestPath(requestPath: string): string {
+  return path.posix.normalize(requestPath.startsWith('/') ? requestPath : `/${requestPath}`);
+}
+
+/** A path for a Location header: each segment escaped, the slashes kept. */
+function escapePath(cleanPath: string): string {
+  return cleanPath.split('/').map(encodeURIComponent).join('/');
+}
+
 /** Consul's token precedence: `?token=`, then `X-Consul-Token`, then `Authorization: Bearer`. */
 export function requestToken(headers: IncomingHttpHeaders, query: URLSearchParams): string | undefined {
   const fromQuery = query.get('token');
@@ -471,6 +503,10 @@ export class EmbeddedKvServer {
     // Consul sends its ACL default policy on every response.
     res.setHeader('X-Consul-Default-ACL-Policy', this.#aclDigest ? 'deny' : 'allow');
     const target = parseRequestTarget(req.url ?? '/');
+    const clean = cleanRequestPath(target.path);
+    if (clean !== target.path) {
+      return sendEmpty(res, 301, { Location: `${escapePath(clean)}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}` });
+    }
     if (target.path === '/v1/status/leader') {
       if (!acceptMethod(req, res, STATUS_METHODS)) return;
       return sendJson(res, toJson(LEADER_ADDRESS, target.query.has('pretty')));
@@ -491,6 +527,7 @@ export class EmbeddedKvServer {
 
   async #kv(req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
     if (!acceptMethod(req, res, KV_METHODS)) return;
+    rejectEnterpriseTenancy(req.headers, query);
     const options = parseQueryOptions(query);
     this.#authorize(req, query);
     if (req.method === 'GET') return this.#kvGet(res, key, query, options);

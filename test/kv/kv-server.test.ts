@@ -402,6 +402,42 @@ describe('EmbeddedKvServer', () => {
       expect(server.store.get('k').entry).toBeUndefined();
     });
 
+    it("redirects paths with //, . or .. segments to the clean path, as Go's ServeMux does, and stores nothing", async () => {
+      const server = await start();
+      // fetch (and a URL string) would clean the path itself; a path option is sent as written.
+      const raw = (method: string, target: string) =>
+        new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+          const request = httpRequest({ host: '127.0.0.1', port: server.port, path: target, method }, (response) => {
+            response.resume();
+            resolve({ status: response.statusCode ?? 0, location: response.headers.location });
+          });
+          request.on('error', reject);
+          request.end(method === 'PUT' ? 'v' : undefined);
+        });
+      expect(await raw('PUT', '/v1/kv/x/../z?cas=0')).toEqual({ status: 301, location: '/v1/kv/z?cas=0' });
+      expect(await raw('PUT', '/v1/kv/a//b')).toEqual({ status: 301, location: '/v1/kv/a/b' });
+      expect(await raw('GET', '/v1/kv/./a%20b/')).toEqual({ status: 301, location: '/v1/kv/a%20b/' });
+      // Encoded dots and slashes are decoded first, so they cannot smuggle a segment through.
+      expect(await raw('DELETE', '/v1/kv/a%2F..%2Fb')).toEqual({ status: 301, location: '/v1/kv/b' });
+      expect(await raw('GET', '/v1/kv/../../etc/passwd')).toEqual({ status: 301, location: '/etc/passwd' });
+      expect(server.store.list('').entries).toEqual([]);
+    });
+
+    it('refuses namespaces and partitions as Consul CE does, and writes nothing', async () => {
+      const server = await start();
+      const answer = async (query: string, headers: Record<string, string> = {}, method = 'PUT') => {
+        const reply = await fetch(`${server.address}/v1/kv/k${query}`, { method, body: method === 'PUT' ? 'v' : undefined, headers });
+        return [reply.status, await reply.text()];
+      };
+      expect(await answer('?ns=team-a')).toEqual([400, 'Bad request: Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature']);
+      expect(await answer('?partition=p', {}, 'GET')).toEqual([400, 'Bad request: Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature']);
+      expect(await answer('', { 'X-Consul-Namespace': 'team-a' }, 'DELETE')).toEqual([400, 'Bad request: Invalid header: "X-Consul-Namespace" - Namespaces are a Consul Enterprise feature']);
+      expect(await answer('', { 'X-Consul-Partition': 'p' })).toEqual([400, 'Bad request: Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature']);
+      expect(server.store.get('k').entry).toBeUndefined();
+      // An empty value names no namespace: Consul reads it as the default one.
+      expect(await answer('?ns=')).toEqual([200, 'true']);
+    });
+
     it('answers OPTIONS with Allow, redirects /v1/kv to /v1/kv/ and 404s non-API paths', async () => {
       const server = await start();
       const options = await fetch(`${server.address}/v1/kv/k`, { method: 'OPTIONS' });
