@@ -170,8 +170,10 @@ export class TenantIndexManager {
     if (!desired) throw new TenantNotFoundError(tenantId);
     // Status is applied from KV at once, before any reconcile runs.
     if (desired.config?.status === 'inactive') throw new TenantInactiveError(tenantId);
-    // One read of the slot: engine and version always belong together.
-    const serving = this.#slots.get(tenantId)?.serving;
+    // One read of the slot: engine and version always belong together. An index built for an earlier
+    // incarnation of this id (deleted and re-created in KV) belongs to another tenant: never serve it.
+    const slotServing = this.#slots.get(tenantId)?.serving;
+    const serving = slotServing?.info.incarnation === desired.createIndex ? slotServing : undefined;
     if (!serving) {
       const status = this.status(tenantId);
       throw new IndexNotReadyError(tenantId, status ? `state is ${status.state}` : 'not loaded yet');
@@ -258,6 +260,12 @@ export class TenantIndexManager {
       return DONE;
     }
     const slot = this.#slot(tenantId);
+    // The key was deleted and written again (maybe within one snapshot, or during an outage): what
+    // this slot holds is the deleted tenant's. Unload it before anything else, as for a deletion.
+    if ([slot.serving?.info, slot.building, slot.lastFailure].some((part) => part && part.incarnation !== desired.createIndex)) {
+      await this.#unload(tenantId, slot, logger, 'deleted and re-created in KV');
+      slot.failures = 0;
+    }
     const target = desired.config;
     // Never had a valid config: nothing to build until someone fixes it (the status shows why).
     if (!target) return { kind: 'terminal', error: desired.error };
@@ -267,15 +275,19 @@ export class TenantIndexManager {
     }
     // Already serving the desired version. Non-index fields are read from KV on each query; an
     // index-affecting edit without a version bump only earns a warning (derived in the status).
-    if (slot.serving?.info.version === target.version) return DONE;
-    if (slot.lastFailure?.permanent && sameAttempt(slot.lastFailure, attemptFor(target))) {
+    if (slot.serving?.info.version === target.version) {
+      // Converged: a failure of another version (say v2, before a rollback to this one) is history,
+      // and must not stop v2 from being built again when it is re-applied.
+      slot.lastFailure = undefined;
+      return DONE;
+    }
+    if (slot.lastFailure?.permanent && sameAttempt(slot.lastFailure, attemptFor(target, desired.createIndex))) {
       return { kind: 'terminal', error: new Error(slot.lastFailure.message) };
     }
-    return this.#build(tenantId, slot, target, logger);
+    return this.#build(tenantId, slot, attemptFor(target, desired.createIndex), target, logger);
   }
 
-  async #build(tenantId: string, slot: TenantSlot, target: TenantConfig, logger: Logger): Promise<ReconcileResult> {
-    const attempt = attemptFor(target);
+  async #build(tenantId: string, slot: TenantSlot, attempt: BuildAttempt, target: TenantConfig, logger: Logger): Promise<ReconcileResult> {
     const abort = new AbortController();
     slot.building = { ...attempt, abort };
     const startedAt = performance.now();
@@ -291,8 +303,9 @@ export class TenantIndexManager {
       const swapped = await slot.mutex.runExclusive(() => {
         // Only what KV wants right now may serve: a build that finished after a newer version
         // (or an unload) was decided is stale and must never overwrite the newer state.
-        const current = this.#desired.get(tenantId)?.config;
-        if (abort.signal.aborted || !current || current.status === 'inactive' || !sameAttempt(attemptFor(current), attempt)) {
+        const desired = this.#desired.get(tenantId);
+        const current = desired?.config;
+        if (abort.signal.aborted || !desired || !current || current.status === 'inactive' || !sameAttempt(attemptFor(current, desired.createIndex), attempt)) {
           return false;
         }
         slot.serving = { engine, info: servingInfo(attempt, built, buildMs) };
@@ -315,6 +328,8 @@ export class TenantIndexManager {
         return DONE;
       }
       const permanent = isRagswapError(error) ? error.permanent : false;
+      // Backoff counts failures of this attempt only; a new version starts from the first delay.
+      if (!sameAttempt(slot.lastFailure, attempt)) slot.failures = 0;
       slot.lastFailure = {
         ...attempt,
         code: isRagswapError(error) ? error.code : 'build_failed',
@@ -334,8 +349,9 @@ export class TenantIndexManager {
   #preemptOutdatedBuild(tenantId: string): void {
     const building = this.#slots.get(tenantId)?.building;
     if (!building) return;
-    const target = this.#desired.get(tenantId)?.config;
-    if (target && target.status !== 'inactive' && sameAttempt(attemptFor(target), building)) return;
+    const desired = this.#desired.get(tenantId);
+    const target = desired?.config;
+    if (desired && target && target.status !== 'inactive' && sameAttempt(attemptFor(target, desired.createIndex), building)) return;
     building.abort.abort(new Error('superseded by a newer desired state'));
   }
 
@@ -377,6 +393,7 @@ function servingInfo(attempt: BuildAttempt, built: BuiltIndexData, buildMs: numb
   return {
     version: attempt.version,
     fingerprint: attempt.fingerprint,
+    incarnation: attempt.incarnation,
     documents: built.documents,
     chunks: built.table.ids.length,
     skippedFiles: built.skippedFiles.length,

@@ -10,6 +10,11 @@ import { isValidTenantId, parseTenantConfig, type TenantConfig } from './tenant-
 export interface DesiredTenant {
   readonly tenantId: string;
   readonly key: string;
+  /**
+   * The key's CreateIndex: which incarnation of the tenant this is. A key deleted and written again
+   * is a new tenant that happens to reuse the id, even when both writes arrive in one snapshot.
+   */
+  readonly createIndex: number;
   readonly modifyIndex: number;
   /** The last valid config seen for this key; an invalid write keeps the previous one as the target. */
   readonly config: TenantConfig | undefined;
@@ -31,12 +36,15 @@ export function tenantConfigKey(prefix: string, tenantId: string): string {
 }
 
 export function parseDesiredTenant(tenantId: string, entry: KvEntry, previous: DesiredTenant | undefined): DesiredTenant {
+  const identity = { tenantId, key: entry.key, createIndex: entry.createIndex, modifyIndex: entry.modifyIndex };
   try {
-    const config = parseTenantConfig(entry.value ?? '');
-    return { tenantId, key: entry.key, modifyIndex: entry.modifyIndex, config, error: undefined };
+    return { ...identity, config: parseTenantConfig(entry.value ?? ''), error: undefined };
   } catch (error) {
     if (!(error instanceof ConfigValidationError)) throw error;
-    return { tenantId, key: entry.key, modifyIndex: entry.modifyIndex, config: previous?.config, error };
+    // An invalid write keeps the last valid target, but only of the same incarnation: a re-created
+    // tenant must not inherit the deleted one's config.
+    const sameIncarnation = previous?.createIndex === entry.createIndex;
+    return { ...identity, config: sameIncarnation ? previous?.config : undefined, error };
   }
 }
 

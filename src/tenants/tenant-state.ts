@@ -12,6 +12,8 @@ export type TenantState = 'building' | 'ready' | 'failed' | 'config_error' | 'in
 export interface ServingIndexInfo {
   readonly version: string;
   readonly fingerprint: string;
+  /** The CreateIndex of the KV key it was built for (see DesiredTenant.createIndex). */
+  readonly incarnation: number;
   readonly documents: number;
   readonly chunks: number;
   readonly skippedFiles: number;
@@ -22,6 +24,8 @@ export interface ServingIndexInfo {
 export interface BuildAttempt {
   readonly version: string;
   readonly fingerprint: string;
+  /** The CreateIndex of the KV key the attempt is for: a re-created tenant never matches an old attempt. */
+  readonly incarnation: number;
 }
 
 export interface BuildFailure extends BuildAttempt {
@@ -53,11 +57,21 @@ export interface TenantStatus {
 }
 
 export function sameAttempt(a: BuildAttempt | undefined, b: BuildAttempt | undefined): boolean {
-  return !!a && !!b && a.version === b.version && a.fingerprint === b.fingerprint;
+  return !!a && !!b && a.version === b.version && a.fingerprint === b.fingerprint && a.incarnation === b.incarnation;
 }
 
-export function attemptFor(config: TenantConfig): BuildAttempt {
-  return { version: config.version, fingerprint: indexFingerprint(config) };
+export function attemptFor(config: TenantConfig, incarnation: number): BuildAttempt {
+  return { version: config.version, fingerprint: indexFingerprint(config), incarnation };
+}
+
+/**
+ * What of this pod's runtime belongs to the tenant KV describes now. Anything left from an earlier
+ * incarnation of the same id (deleted, then written again) is another tenant's and never shows,
+ * serves or counts as a failure of this one.
+ */
+export function runtimeOfIncarnation(runtime: TenantRuntime, incarnation: number): TenantRuntime {
+  const mine = <T extends { readonly incarnation: number }>(part: T | undefined) => (part?.incarnation === incarnation ? part : undefined);
+  return { serving: mine(runtime.serving), building: mine(runtime.building), lastFailure: mine(runtime.lastFailure) };
 }
 
 export function deriveTenantState(desired: DesiredTenant, runtime: TenantRuntime): TenantState {
@@ -89,7 +103,8 @@ export function tenantWarnings(desired: DesiredTenant, runtime: TenantRuntime): 
   return warnings;
 }
 
-export function tenantStatus(desired: DesiredTenant, runtime: TenantRuntime): TenantStatus {
+export function tenantStatus(desired: DesiredTenant, slotRuntime: TenantRuntime): TenantStatus {
+  const runtime = runtimeOfIncarnation(slotRuntime, desired.createIndex);
   const serving = runtime.serving;
   const failure = runtime.lastFailure;
   const lastError = desired.error

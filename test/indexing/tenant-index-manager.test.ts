@@ -56,13 +56,18 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
   const entries = new Map<string, KvEntry>();
   let index = 10;
   const { builder, builds, nextBuild } = controllableBuilder();
+  /** The attempt number of every retry the manager asked its policy for. */
+  const retryAttempts: number[] = [];
   const manager = new TenantIndexManager({
     desired,
     builder,
     sourceEnvironment: {},
     metrics: new RagswapMetrics({ collectDefaults: false }),
     buildConcurrency: options.buildConcurrency ?? 1,
-    retryPolicy: (attempt) => ({ retry: true, delayMs: (options.retryDelayMs ?? 10) * attempt }),
+    retryPolicy: (attempt) => {
+      retryAttempts.push(attempt);
+      return { retry: true, delayMs: (options.retryDelayMs ?? 10) * attempt };
+    },
     // The engine answers with the version it was built from, so a test sees which index served.
     createEngine: async (built) => ({
       query: async () => {
@@ -74,8 +79,15 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
   const write = (tenant: string, config: Record<string, unknown> | string) => {
     index += 1;
     const value = typeof config === 'string' ? config : JSON.stringify(config);
-    entries.set(tenant, { key: tenantConfigKey(PREFIX, tenant), value, createIndex: 1, modifyIndex: index, flags: 0 });
+    // As in Consul: CreateIndex is set when the key is created and kept by later writes.
+    const createIndex = entries.get(tenant)?.createIndex ?? index;
+    entries.set(tenant, { key: tenantConfigKey(PREFIX, tenant), value, createIndex, modifyIndex: index, flags: 0 });
     manager.notify(desired.applySnapshot([...entries.values()]));
+  };
+  /** Deletes the key and writes it again, both seen in one snapshot (as after an outage or a throttled watch). */
+  const recreate = (tenant: string, config: Record<string, unknown>) => {
+    entries.delete(tenant);
+    write(tenant, config);
   };
   const remove = (tenant: string) => {
     entries.delete(tenant);
@@ -93,7 +105,7 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
     (await nextBuild()).resolve();
     await manager.idle();
   };
-  return { manager, desired, builds, nextBuild, write, remove, config, answer, serve };
+  return { manager, desired, builds, nextBuild, write, remove, recreate, config, answer, serve, retryAttempts };
 }
 
 describe('TenantIndexManager', () => {
@@ -263,6 +275,82 @@ describe('TenantIndexManager', () => {
     await h.manager.idle();
     expect(h.manager.status('a')).toBeUndefined();
     expect(h.manager.statuses()).toEqual([]);
+  });
+
+  it('never serves a deleted tenant to its re-created namesake, even with the same version in one snapshot', async () => {
+    const h = harness();
+    await h.serve('a', 'v1');
+    h.recreate('a', h.config('v1', { data_source: { type: 'fs', path: '/new-customer' } }));
+    // Before any reconcile runs, the old index is already not this tenant's.
+    await expect(h.manager.query('a', 'q', 1)).rejects.toBeInstanceOf(IndexNotReadyError);
+    expect(h.manager.status('a')).toMatchObject({ state: 'building', serving_version: null, warnings: [] });
+    const rebuilt = await h.nextBuild(2);
+    expect(rebuilt.request.config.data_source).toEqual({ type: 'fs', path: '/new-customer' });
+    rebuilt.resolve();
+    await h.manager.idle();
+    expect(h.manager.status('a')).toMatchObject({ state: 'ready', serving_version: 'v1', warnings: [] });
+  });
+
+  it('re-created while a build of the old tenant runs: that build is aborted and never swapped in', async () => {
+    const h = harness();
+    await h.serve('a', 'v1');
+    h.write('a', h.config('v2'));
+    const oldV2 = await h.nextBuild(2);
+    h.recreate('a', h.config('v2', { data_source: { type: 'fs', path: '/new-customer' } }));
+    expect(oldV2.signal.aborted).toBe(true);
+    // The old build ignores its abort and finishes first: it must be discarded.
+    oldV2.resolve();
+    const newV2 = await h.nextBuild(3);
+    expect(newV2.request.config.data_source).toEqual({ type: 'fs', path: '/new-customer' });
+    await expect(h.manager.query('a', 'q', 1)).rejects.toBeInstanceOf(IndexNotReadyError);
+    newV2.resolve();
+    await h.manager.idle();
+    expect(h.builds).toHaveLength(3);
+    expect(h.manager.status('a')?.state).toBe('ready');
+  });
+
+  it("forgets a deleted tenant's permanent failure when the id is re-created", async () => {
+    const h = harness();
+    h.write('a', h.config('v1'));
+    (await h.nextBuild(1)).reject(new SourceError('denied', { permanent: true, code: 'source_access_denied' }));
+    await h.manager.idle();
+    expect(h.manager.status('a')?.state).toBe('failed');
+    h.recreate('a', h.config('v1'));
+    expect(h.manager.status('a')).toMatchObject({ state: 'building', last_error: null });
+    (await h.nextBuild(2)).resolve();
+    await h.manager.idle();
+    expect(h.manager.status('a')?.state).toBe('ready');
+  });
+
+  it('builds a version again after a rollback, though it failed permanently before', async () => {
+    const h = harness();
+    await h.serve('a', 'v1');
+    h.write('a', h.config('v2'));
+    (await h.nextBuild(2)).reject(new SourceError('denied', { permanent: true, code: 'source_access_denied' }));
+    await h.manager.idle();
+    // The operator rolls back to v1 (still serving), fixes the bucket policy and re-applies v2.
+    h.write('a', h.config('v1'));
+    await h.manager.idle();
+    expect(h.manager.status('a')).toMatchObject({ state: 'ready', last_error: null, warnings: [] });
+    h.write('a', h.config('v2'));
+    (await h.nextBuild(3)).resolve();
+    await h.manager.idle();
+    expect(await h.answer('a')).toBe('v2');
+  });
+
+  it('starts the backoff over for a new version', async () => {
+    const h = harness({ retryDelayMs: 50 });
+    h.write('a', h.config('v1'));
+    (await h.nextBuild(1)).reject(new BuildError('503 Slow Down', { permanent: false }));
+    await vi.waitFor(() => expect(h.retryAttempts).toEqual([1]), { interval: 2 });
+    // v2 arrives while v1 waits out its backoff; v2's first failure is its first, not v1's second.
+    h.write('a', h.config('v2'));
+    (await h.nextBuild(2)).reject(new BuildError('503 Slow Down', { permanent: false }));
+    await vi.waitFor(() => expect(h.retryAttempts).toHaveLength(2), { interval: 2 });
+    (await h.nextBuild(3)).resolve();
+    await h.manager.idle();
+    expect(h.retryAttempts).toEqual([1, 1]);
+    expect(await h.answer('a')).toBe('v2');
   });
 
   it('reports which tenants still wait for a first index', async () => {

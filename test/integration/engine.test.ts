@@ -179,6 +179,25 @@ describe('engine core', () => {
     await expect.poll(async () => (await stack.query('delta', { query: 'x' })).status, { timeout: 30_000, interval: 50 }).toBe(404);
   }, 60_000);
 
+  it('(4c) a tenant deleted and re-created during an outage, same version, serves only the new data', async () => {
+    await stack.putConfig('epsilon', s3Config('e1', 'kb-beta'));
+    await stack.waitForServing('epsilon', 'e1');
+    await stack.stopKv();
+    // Another customer takes over the id while the pod cannot see KV: one snapshot shows both writes.
+    const store = await KvStore.open({ directory: path.join(stack.kvDataDir, 'kv') });
+    expect(await store.delete(tenantConfigKey(PREFIX, 'epsilon'))).toBe(true);
+    expect(await store.set(tenantConfigKey(PREFIX, 'epsilon'), JSON.stringify(s3Config('e1', 'kb-alpha', 'docs/v1/')))).toBe(true);
+    await store.close();
+    await stack.restartKv();
+    await expect
+      .poll(async () => (await stack.query('epsilon', { query: 'rocket fuel', top_k: 50 })).body.sources?.[0]?.metadata.source ?? null, { timeout: 30_000, interval: 50 })
+      .toMatch(/^s3:\/\/kb-alpha\//);
+    const { body } = await stack.query('epsilon', { query: 'secret rocket fuel recipe glucose potassium nitrate', top_k: 50 });
+    expect(body.sources.every((source: any) => source.metadata.source.startsWith('s3://kb-alpha/'))).toBe(true);
+    expect((await stack.status('epsilon')).warnings).toEqual([]);
+    await stack.deleteConfig('epsilon');
+  }, 60_000);
+
   it('(5) a deleted key unloads its tenant: queries get 404', async () => {
     await stack.deleteConfig('gamma');
     await expect.poll(async () => (await stack.query('gamma', { query: 'x' })).status, { timeout: 10_000, interval: 20 }).toBe(404);

@@ -4,10 +4,10 @@ import { DesiredTenants, tenantConfigKey, tenantIdFromKey } from '../../src/tena
 
 const PREFIX = 'rag/tenants/';
 const config = (version: string) => JSON.stringify({ version, data_source: { type: 'fs', path: 'examples/acme-handbook' } });
-const entry = (tenant: string, modifyIndex: number, value: string): KvEntry => ({
+const entry = (tenant: string, modifyIndex: number, value: string, createIndex = 1): KvEntry => ({
   key: tenantConfigKey(PREFIX, tenant),
   value,
-  createIndex: 1,
+  createIndex,
   modifyIndex,
   flags: 0,
 });
@@ -31,6 +31,15 @@ describe('DesiredTenants', () => {
     expect(desired.get('a')?.config?.version).toBe('v2');
     expect(desired.get('b')).toBeUndefined();
     expect(desired.tenantIds()).toEqual(['a']);
+  });
+
+  it('does not let a re-created key inherit the deleted one\'s config when its first value is invalid', () => {
+    const desired = new DesiredTenants(PREFIX);
+    desired.applySnapshot([entry('a', 5, config('v1'), 5)]);
+    // Deleted and written again with a broken value, both in one snapshot: a new CreateIndex.
+    desired.applySnapshot([entry('a', 9, '{"version": broken', 9)]);
+    expect(desired.get('a')).toMatchObject({ createIndex: 9, modifyIndex: 9, config: undefined });
+    expect(desired.get('a')?.error).toBeDefined();
   });
 
   it('keeps the last valid config as the target when the new value is invalid', () => {
