@@ -17,6 +17,8 @@ interface TenantLimitState {
   inFlight: number;
 }
 
+const NO_RELEASE = (): void => undefined;
+
 export class TenantLimiter {
   readonly #tenants = new Map<string, TenantLimitState>();
   readonly #now: () => number;
@@ -27,6 +29,13 @@ export class TenantLimiter {
 
   /** Admits one query or throws RateLimitedError; call the returned function when the query ends. */
   acquire(tenantId: string, limits: TenantLimitConfig): () => void {
+    // Nothing to enforce, nothing to remember: ids that name no tenant (any request can send one)
+    // and tenants without limits never grow the map. Queries admitted under an earlier limit still
+    // release against the state they took.
+    if (!limits.rate_limit && limits.max_concurrent_queries === undefined) {
+      if (this.#tenants.get(tenantId)?.inFlight === 0) this.#tenants.delete(tenantId);
+      return NO_RELEASE;
+    }
     const state = this.#state(tenantId);
     const max = limits.max_concurrent_queries;
     if (max !== undefined && state.inFlight >= max) {
@@ -44,9 +53,9 @@ export class TenantLimiter {
     };
   }
 
-  /** Drops state for tenants that no longer exist. */
-  forget(tenantId: string): void {
-    this.#tenants.delete(tenantId);
+  /** How many tenants have limiter state (for tests: it must stay bounded by the limited tenants). */
+  get trackedTenants(): number {
+    return this.#tenants.size;
   }
 
   #state(tenantId: string): TenantLimitState {

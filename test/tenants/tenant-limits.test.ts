@@ -55,4 +55,19 @@ describe('TenantLimiter', () => {
     expect(() => limiter.acquire('a', { rate_limit: { qps: 100, burst: 50 } })()).not.toThrow();
     for (let query = 0; query < 1000; query += 1) limiter.acquire('a', {})();
   });
+
+  it('keeps no state for ids without limits, so requests naming random tenants cannot grow it', () => {
+    const limiter = new TenantLimiter({ now: clock().now });
+    for (let index = 0; index < 1_000; index += 1) limiter.acquire(`ghost-${index}`, {})();
+    expect(limiter.trackedTenants).toBe(0);
+    const release = limiter.acquire('limited', { max_concurrent_queries: 1 });
+    expect(limiter.trackedTenants).toBe(1);
+    expect(() => limiter.acquire('limited', { max_concurrent_queries: 1 })).toThrow(RateLimitedError);
+    // The limit is removed while a query runs: its state stays until that query ends.
+    limiter.acquire('limited', {})();
+    expect(limiter.trackedTenants).toBe(1);
+    release();
+    limiter.acquire('limited', {})();
+    expect(limiter.trackedTenants).toBe(0);
+  });
 });
