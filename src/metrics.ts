@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
+ * The `tenant` label of queries that name no tenant this pod knows. Tenant ids start with a letter
+ * or digit, so it never collides with one; without it, every made-up id in a URL would be a new
+ * series.
+ */
+export const UNKNOWN_TENANT_LABEL = '_unknown';
+
+/**
  * Every metric ragswap exports, on a registry of its own (not prom-client's global one) so that
  * several service instances in one process — as in the tests — never share counters.
  */
@@ -69,6 +76,39 @@ export class RagswapMetrics {
   }
 
   readonly #servingVersions = new Map<string, string>();
+  /** The label values each tenant's series were created with, so they can all be removed with it. */
+  readonly #tenantSeries = new Map<string, { readonly statuses: Set<string>; readonly results: Set<string> }>();
+
+  /** A query's latency. `tenant` must be a tenant this pod knows (else UNKNOWN_TENANT_LABEL). */
+  observeQuery(tenant: string, status: string, seconds: number): void {
+    this.#seriesOf(tenant).statuses.add(status);
+    this.queryDuration.observe({ tenant, status }, seconds);
+  }
+
+  observeBuild(tenant: string, result: 'swapped' | 'discarded' | 'aborted' | 'failed', seconds: number): void {
+    this.#seriesOf(tenant).results.add(result);
+    this.buildDuration.observe({ tenant, result }, seconds);
+  }
+
+  /** Removes every series of a tenant that was deleted: with hundreds of tenants coming and going, series must not pile up. */
+  forgetTenant(tenantId: string): void {
+    const series = this.#tenantSeries.get(tenantId);
+    if (series) {
+      for (const status of series.statuses) this.queryDuration.remove({ tenant: tenantId, status });
+      for (const result of series.results) this.buildDuration.remove({ tenant: tenantId, result });
+      this.#tenantSeries.delete(tenantId);
+    }
+    this.recordServingVersion(tenantId, undefined);
+  }
+
+  #seriesOf(tenant: string) {
+    let series = this.#tenantSeries.get(tenant);
+    if (!series) {
+      series = { statuses: new Set(), results: new Set() };
+      this.#tenantSeries.set(tenant, series);
+    }
+    return series;
+  }
 
   /** Keeps exactly one `version` series per tenant: the old one is removed when a new one serves. */
   recordServingVersion(tenantId: string, version: string | undefined): void {

@@ -257,6 +257,7 @@ export class TenantIndexManager {
       const slot = this.#slots.get(tenantId);
       if (slot) await this.#unload(tenantId, slot, logger, 'deleted from KV');
       this.#slots.delete(tenantId);
+      this.#metrics.forgetTenant(tenantId);
       return DONE;
     }
     const slot = this.#slot(tenantId);
@@ -312,7 +313,7 @@ export class TenantIndexManager {
         slot.lastFailure = undefined;
         return true;
       });
-      this.#metrics.buildDuration.observe({ tenant: tenantId, result: swapped ? 'swapped' : 'discarded' }, seconds());
+      this.#metrics.observeBuild(tenantId, swapped ? 'swapped' : 'discarded', seconds());
       if (swapped) {
         this.#metrics.recordServingVersion(tenantId, target.version);
         logger.info({ version: target.version, chunks: built.table.ids.length, documents: built.documents, buildMs }, 'index swapped in');
@@ -323,7 +324,7 @@ export class TenantIndexManager {
     } catch (error) {
       if (abort.signal.aborted) {
         // Superseded: whoever aborted us has enqueued the tenant again.
-        this.#metrics.buildDuration.observe({ tenant: tenantId, result: 'aborted' }, seconds());
+        this.#metrics.observeBuild(tenantId, 'aborted', seconds());
         logger.info({ version: target.version }, 'index build aborted');
         return DONE;
       }
@@ -337,7 +338,7 @@ export class TenantIndexManager {
         permanent,
         at: new Date().toISOString(),
       };
-      this.#metrics.buildDuration.observe({ tenant: tenantId, result: 'failed' }, seconds());
+      this.#metrics.observeBuild(tenantId, 'failed', seconds());
       logger.error({ version: target.version, err: errorMessage(error), permanent }, 'index build failed; keeping the old index');
       return permanent ? { kind: 'terminal', error } : { kind: 'error', error };
     } finally {

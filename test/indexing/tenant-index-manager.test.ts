@@ -58,11 +58,12 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
   const { builder, builds, nextBuild } = controllableBuilder();
   /** The attempt number of every retry the manager asked its policy for. */
   const retryAttempts: number[] = [];
+  const metrics = new RagswapMetrics({ collectDefaults: false });
   const manager = new TenantIndexManager({
     desired,
     builder,
     sourceEnvironment: {},
-    metrics: new RagswapMetrics({ collectDefaults: false }),
+    metrics,
     buildConcurrency: options.buildConcurrency ?? 1,
     retryPolicy: (attempt) => {
       retryAttempts.push(attempt);
@@ -105,7 +106,7 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
     (await nextBuild()).resolve();
     await manager.idle();
   };
-  return { manager, desired, builds, nextBuild, write, remove, recreate, config, answer, serve, retryAttempts };
+  return { manager, metrics, desired, builds, nextBuild, write, remove, recreate, config, answer, serve, retryAttempts };
 }
 
 describe('TenantIndexManager', () => {
@@ -351,6 +352,23 @@ describe('TenantIndexManager', () => {
     await h.manager.idle();
     expect(h.retryAttempts).toEqual([1, 1]);
     expect(await h.answer('a')).toBe('v2');
+  });
+
+  it("removes a deleted tenant's metric series, and only its own", async () => {
+    const h = harness();
+    await h.serve('a', 'v1');
+    await h.serve('b', 'v1');
+    h.write('a', h.config('v2'));
+    (await h.nextBuild(3)).reject(new SourceError('denied', { permanent: true, code: 'source_access_denied' }));
+    await h.manager.idle();
+    h.metrics.observeQuery('a', '200', 0.01);
+    const tenantsIn = async () => [...(await h.metrics.registry.metrics()).matchAll(/tenant="([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(await tenantsIn())).toEqual(new Set(['a', 'b']));
+    h.remove('a');
+    await h.manager.idle();
+    const left = await tenantsIn();
+    expect(left.length).toBeGreaterThan(0);
+    expect(new Set(left)).toEqual(new Set(['b']));
   });
 
   it('reports which tenants still wait for a first index', async () => {
