@@ -176,6 +176,37 @@ describe('admin UI', () => {
     await screenshot(page, '06-audit-log');
   });
 
+  it('filters the list by id and to the tenants that need attention', async () => {
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    // Written by hand, as a platform team's script would: one healthy tenant, one whose folder is missing.
+    const fsConfig = (folder: string) => JSON.stringify({ version: 'v1', data_source: { type: 'fs', path: folder } });
+    expect(await kvClient.put(tenantConfigKey(PREFIX, 'shop-eu'), fsConfig(HANDBOOK))).toBe(true);
+    expect(await kvClient.put(tenantConfigKey(PREFIX, 'broken'), fsConfig('examples/no-such-folder'))).toBe(true);
+    await row('broken').getByTestId('state').filter({ hasText: 'failed' }).waitFor({ timeout: 15_000 });
+    await row('shop-eu').getByTestId('state').filter({ hasText: 'ready' }).waitFor({ timeout: 15_000 });
+    await page.getByText('3 tenants: 2 ready, 1 failed').waitFor();
+
+    await page.getByLabel('Filter by id').fill('SHOP');
+    await row('broken').waitFor({ state: 'detached' });
+    expect(await page.locator('tr[data-tenant]').evaluateAll((rows) => rows.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['shop', 'shop-eu']);
+    await page.getByText('— showing 2').waitFor();
+
+    await page.getByLabel('Filter by id').fill('');
+    await page.getByLabel('Only tenants that need attention').check();
+    await row('shop').waitFor({ state: 'detached' });
+    expect(await page.locator('tr[data-tenant]').evaluateAll((rows) => rows.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['broken']);
+    await screenshot(page, '07-list-needs-attention');
+    await page.getByLabel('Filter by id').fill('shop');
+    await page.getByText('No tenant matches the filter.').waitFor();
+
+    await page.getByLabel('Filter by id').fill('');
+    await page.getByLabel('Only tenants that need attention').uncheck();
+    for (const id of ['shop-eu', 'broken']) expect(await kvClient.delete(tenantConfigKey(PREFIX, id))).toBe(true);
+    await row('broken').waitFor({ state: 'detached' });
+    await row('shop-eu').waitFor({ state: 'detached' });
+    await row('shop').waitFor();
+  });
+
   it('deletes only after the tenant id is typed', async () => {
     await page.getByRole('link', { name: 'Tenants' }).click();
     await row('shop').getByRole('button', { name: 'Delete' }).click();
@@ -186,7 +217,7 @@ describe('admin UI', () => {
     await dialog.getByLabel(/Type/).fill('sho');
     expect(await confirm.isDisabled()).toBe(true);
     await dialog.getByLabel(/Type/).fill('shop');
-    await screenshot(page, '07-delete-confirm');
+    await screenshot(page, '08-delete-confirm');
     await confirm.click();
     await page.getByRole('status').filter({ hasText: 'Deleted shop' }).waitFor();
     await row('shop').waitFor({ state: 'detached' });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getPath, issuesAt, setPath } from '../../src/admin/ui/src/shared/config-fields.ts';
 import { configDiff, hasChanges, lineDiff, prettyConfig } from '../../src/admin/ui/src/shared/diff.ts';
+import { filterTenants, NO_FILTER, stateSummary, type FilterableTenant, type TenantState } from '../../src/admin/ui/src/shared/tenant-filter.ts';
 
 /** The UI's pure parts: the diff shown before a save and in a conflict, and the form's field access. */
 describe('config diff', () => {
@@ -53,5 +54,42 @@ describe('form fields', () => {
     ];
     expect(issuesAt(issues, 'theme.primary_color')).toEqual(['bad']);
     expect(issuesAt(issues, 'theme')).toEqual([]);
+  });
+});
+
+describe('tenant list filter', () => {
+  const tenant = (tenant_id: string, state: TenantState, extra: Partial<{ valid: boolean; last_error: unknown; warnings: string[] }> = {}): FilterableTenant => ({
+    tenant_id,
+    valid: extra.valid ?? true,
+    status: { state, last_error: extra.last_error ?? null, warnings: extra.warnings ?? [] },
+  });
+  const tenants = [
+    tenant('acme', 'ready'),
+    tenant('acme-eu', 'ready', { warnings: ['bump version'] }),
+    tenant('beta', 'failed', { last_error: { code: 'source_not_found' } }),
+    tenant('gamma', 'building'),
+    tenant('delta', 'ready', { valid: false }),
+    { tenant_id: 'new', valid: true, status: null },
+  ];
+  const ids = (list: FilterableTenant[]) => list.map((t) => t.tenant_id);
+
+  it('sorts by id, as KV key order does not (a-b/config sorts before a/config)', () => {
+    expect(ids(filterTenants([tenant('shop-eu', 'ready'), tenant('shop', 'ready')], NO_FILTER))).toEqual(['shop', 'shop-eu']);
+  });
+
+  it('matches the id case-insensitively, ignoring surrounding spaces', () => {
+    expect(ids(filterTenants(tenants, { text: ' ACME ', needsAttentionOnly: false }))).toEqual(['acme', 'acme-eu']);
+    expect(ids(filterTenants(tenants, NO_FILTER))).toEqual(['acme', 'acme-eu', 'beta', 'delta', 'gamma', 'new']);
+    expect(filterTenants(tenants, { text: 'zzz', needsAttentionOnly: false })).toEqual([]);
+  });
+
+  it('keeps only tenants that need attention: warnings, failures, errors, invalid configs', () => {
+    expect(ids(filterTenants(tenants, { text: '', needsAttentionOnly: true }))).toEqual(['acme-eu', 'beta', 'delta']);
+    expect(ids(filterTenants(tenants, { text: 'acme', needsAttentionOnly: true }))).toEqual(['acme-eu']);
+  });
+
+  it('summarises states in a fixed order and leaves zeros out', () => {
+    expect(stateSummary(tenants)).toBe('3 ready, 1 building, 1 failed, 1 pending');
+    expect(stateSummary([])).toBe('');
   });
 });

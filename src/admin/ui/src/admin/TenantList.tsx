@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, errorText, type AdminApi, type AdminTenant, type Rollout } from './api.ts';
+import { filterTenants, NO_FILTER, stateSummary, type TenantFilter } from '../shared/tenant-filter.ts';
+import { ApiError, errorText, type AdminApi, type AdminTenant, type Rollout, type RolloutCell } from './api.ts';
 
 /** ≤ 2 s, so an operator watches building → ready without reloading. */
 export const REFRESH_MS = 1_500;
@@ -79,6 +80,7 @@ export function TenantList({ api, onFlash, onUnauthorized }: { api: AdminApi; on
   const { data, error, refresh } = usePolling(api, onUnauthorized);
   const [deleting, setDeleting] = useState<AdminTenant | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [filter, setFilter] = useState<TenantFilter>(NO_FILTER);
 
   const act = async (tenantId: string, action: () => Promise<string>) => {
     setBusy(tenantId);
@@ -93,7 +95,9 @@ export function TenantList({ api, onFlash, onUnauthorized }: { api: AdminApi; on
   };
 
   if (!data) return <p role="status">{error ?? 'Loading…'}</p>;
-  const rows = data.rollout?.tenants ?? [];
+  // One lookup per tenant, not a scan of the rollout per row: lists run to hundreds of tenants.
+  const cellsByTenant = new Map<string, readonly RolloutCell[]>((data.rollout?.tenants ?? []).map((row) => [row.tenant_id, row.pods]));
+  const shown = filterTenants(data.tenants, filter);
   return (
     <section aria-labelledby="tenants-title">
       <div className="section-head">
@@ -111,8 +115,26 @@ export function TenantList({ api, onFlash, onUnauthorized }: { api: AdminApi; on
           ))}
         </p>
       )}
+      {data.tenants.length > 0 && (
+        <div className="list-filter">
+          <p aria-live="polite">
+            {data.tenants.length} tenants: {stateSummary(data.tenants)}
+            {shown.length !== data.tenants.length && ` — showing ${shown.length}`}
+          </p>
+          <label>
+            <span>Filter by id</span>
+            <input type="search" value={filter.text} onChange={(event) => setFilter({ ...filter, text: event.target.value })} />
+          </label>
+          <label className="checkbox">
+            <input type="checkbox" checked={filter.needsAttentionOnly} onChange={(event) => setFilter({ ...filter, needsAttentionOnly: event.target.checked })} />
+            <span>Only tenants that need attention</span>
+          </label>
+        </div>
+      )}
       {data.tenants.length === 0 ? (
         <p>No tenants yet.</p>
+      ) : shown.length === 0 ? (
+        <p>No tenant matches the filter.</p>
       ) : (
         <table className="tenants">
           <thead>
@@ -129,11 +151,11 @@ export function TenantList({ api, onFlash, onUnauthorized }: { api: AdminApi; on
             </tr>
           </thead>
           <tbody>
-            {data.tenants.map((tenant) => {
+            {shown.map((tenant) => {
               const status = tenant.status;
               const config = configOf(tenant);
               const active = config?.status !== 'inactive';
-              const cells = rows.find((row) => row.tenant_id === tenant.tenant_id)?.pods ?? [];
+              const cells = cellsByTenant.get(tenant.tenant_id) ?? [];
               return (
                 <tr key={tenant.tenant_id} data-tenant={tenant.tenant_id}>
                   <th scope="row">
