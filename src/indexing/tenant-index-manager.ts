@@ -174,10 +174,7 @@ export class TenantIndexManager {
     // incarnation of this id (deleted and re-created in KV) belongs to another tenant: never serve it.
     const slotServing = this.#slots.get(tenantId)?.serving;
     const serving = slotServing?.info.incarnation === desired.createIndex ? slotServing : undefined;
-    if (!serving) {
-      const status = this.status(tenantId);
-      throw new IndexNotReadyError(tenantId, status ? `state is ${status.state}` : 'not loaded yet');
-    }
+    if (!serving) throw notReady(tenantId, this.status(tenantId));
     const config = desired.config;
     const answer = await serving.engine.query(query, {
       topK: topK ?? config?.retrieval.top_k ?? DEFAULT_TOP_K,
@@ -401,6 +398,17 @@ function servingInfo(attempt: BuildAttempt, built: BuiltIndexData, buildMs: numb
     buildMs,
     loadedAt: new Date().toISOString(),
   };
+}
+
+/** The first index is not there: the caller learns why, and a failed build is not retried every 2 s. */
+function notReady(tenantId: string, status: TenantStatus | undefined): IndexNotReadyError {
+  if (!status) return new IndexNotReadyError(tenantId, 'not loaded yet');
+  if (status.state === 'failed' && status.last_error) {
+    // A retry may succeed once an operator fixes the source or a transient failure clears.
+    return new IndexNotReadyError(tenantId, `the index build failed (${status.last_error.code}): ${status.last_error.message}`, 30);
+  }
+  if (status.state === 'config_error') return new IndexNotReadyError(tenantId, 'its config in KV is invalid', 30);
+  return new IndexNotReadyError(tenantId, `state is ${status.state}`);
 }
 
 function errorMessage(error: unknown): string {

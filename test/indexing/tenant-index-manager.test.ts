@@ -371,6 +371,21 @@ describe('TenantIndexManager', () => {
     expect(new Set(left)).toEqual(new Set(['b']));
   });
 
+  it('tells a query why there is no index: building (retry soon), failed or invalid (retry later)', async () => {
+    const h = harness();
+    h.write('a', h.config('v1'));
+    await expect(h.manager.query('a', 'q', 1)).rejects.toMatchObject({ code: 'index_not_ready', retryAfterSeconds: 2, message: expect.stringContaining('state is building') });
+    (await h.nextBuild(1)).reject(new SourceError("bucket 'kb' does not exist", { permanent: true, code: 'source_not_found' }));
+    await h.manager.idle();
+    await expect(h.manager.query('a', 'q', 1)).rejects.toMatchObject({
+      code: 'index_not_ready',
+      retryAfterSeconds: 30,
+      message: "tenant 'a' has no serving index yet: the index build failed (source_not_found): bucket 'kb' does not exist",
+    });
+    h.write('b', '{"version": ');
+    await expect(h.manager.query('b', 'q', 1)).rejects.toMatchObject({ retryAfterSeconds: 30, message: expect.stringContaining('its config in KV is invalid') });
+  });
+
   it('reports which tenants still wait for a first index', async () => {
     const h = harness({ buildConcurrency: 2 });
     h.write('a', h.config('v1'));
