@@ -14,6 +14,8 @@ export interface ServiceSettings {
   readonly port: number;
   readonly dataDir: string;
   readonly buildConcurrency: number;
+  /** A build running longer is aborted and retried later, so one stuck tenant cannot hold a build slot forever. */
+  readonly buildTimeoutMs: number;
   readonly fsRoot: string | undefined;
   readonly s3ForcePathStyle: boolean | undefined;
   readonly s3Endpoint: string | undefined;
@@ -114,6 +116,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     port: integer(env, 'PORT', 8080, 0, 65_535),
     dataDir: absolute(dataDir),
     buildConcurrency: integer(env, 'BUILD_CONCURRENCY', 1, 1, 64),
+    buildTimeoutMs: integer(env, 'BUILD_TIMEOUT_SECONDS', 1800, 1, 86_400) * 1000,
     fsRoot: env.RAGSWAP_FS_ROOT ? absolute(env.RAGSWAP_FS_ROOT) : undefined,
     s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE'),
     s3Endpoint: env.AWS_ENDPOINT_URL_S3 || undefined,

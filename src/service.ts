@@ -81,6 +81,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     sourceEnvironment: { ...sourceEnvironmentFrom(settings), ...options.sourceEnvironment },
     metrics,
     buildConcurrency: settings.buildConcurrency,
+    buildTimeoutMs: settings.buildTimeoutMs,
     logger,
     providers: settings.providers,
     ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),

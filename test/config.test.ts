@@ -42,3 +42,11 @@ describe('KV watch settings', () => {
     expect(() => readSettings(env)).toThrow(new RegExp(Object.keys(env)[0]!));
   });
 });
+
+describe('build settings', () => {
+  it('defaults to one build at a time and a 30-minute build timeout', () => {
+    expect(readSettings({})).toMatchObject({ buildConcurrency: 1, buildTimeoutMs: 1_800_000 });
+    expect(readSettings({ BUILD_TIMEOUT_SECONDS: '90' }).buildTimeoutMs).toBe(90_000);
+    expect(() => readSettings({ BUILD_TIMEOUT_SECONDS: '0' })).toThrow(/BUILD_TIMEOUT_SECONDS/);
+  });
+});

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Mutex } from 'async-mutex';
 import PQueue from 'p-queue';
-import { IndexNotReadyError, TenantInactiveError, TenantNotFoundError, isRagswapError } from '../errors.ts';
+import { BuildError, IndexNotReadyError, TenantInactiveError, TenantNotFoundError, isRagswapError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { RagswapMetrics } from '../metrics.ts';
 import { resolveChatModel } from '../models/chat-models.ts';
@@ -20,7 +20,7 @@ import {
   type ServingIndexInfo,
   type TenantStatus,
 } from '../tenants/tenant-state.ts';
-import type { BuiltIndexData } from './build-index.ts';
+import type { BuildRequest, BuiltIndexData } from './build-index.ts';
 import type { IndexBuilder } from './index-builder.ts';
 import { KeyedWorkQueue } from './keyed-work-queue.ts';
 import { TenantEngine, type EngineAnswer, type EngineQueryOptions, type Synthesis } from './tenant-engine.ts';
@@ -53,6 +53,8 @@ export interface TenantIndexManagerOptions {
   readonly sourceEnvironment: SourceEnvironment;
   readonly metrics: RagswapMetrics;
   readonly buildConcurrency?: number;
+  /** Longest a build may run once it has a build slot (default 30 min); past it, a transient failure. */
+  readonly buildTimeoutMs?: number;
   readonly logger?: Logger;
   /** Per-tenant backoff for transient build failures. */
   readonly retryPolicy?: RetryPolicy;
@@ -108,6 +110,7 @@ export class TenantIndexManager {
   readonly #logger: Logger;
   readonly #retryPolicy: RetryPolicy;
   readonly #resyncIntervalMs: number;
+  readonly #buildTimeoutMs: number;
   readonly #createEngine: (built: BuiltIndexData) => Promise<QueryEngine>;
   readonly #providers: ProviderSettings;
   readonly #slots = new Map<string, TenantSlot>();
@@ -123,6 +126,7 @@ export class TenantIndexManager {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'index-manager' });
     this.#retryPolicy = options.retryPolicy ?? exponentialBackoff({ baseMs: 1_000, maxMs: 5 * 60_000 });
     this.#resyncIntervalMs = options.resyncIntervalMs ?? 5 * 60_000;
+    this.#buildTimeoutMs = options.buildTimeoutMs ?? 30 * 60_000;
     this.#providers = options.providers ?? DEFAULT_PROVIDER_SETTINGS;
     this.#createEngine = options.createEngine ?? ((built) => createTenantEngine(built, this.#providers));
     this.#buildQueue = new PQueue({ concurrency: Math.max(1, options.buildConcurrency ?? 1) });
@@ -295,7 +299,7 @@ export class TenantIndexManager {
       const request = { tenantId, config: target, sourceEnvironment: this.#sourceEnvironment, providers: this.#providers };
       // p-queue drops the task if the signal aborts while it waits for a build slot, and rejects
       // (freeing the slot) if it aborts while running: a superseded build never holds the tenant.
-      const built = await this.#buildQueue.add(() => this.#builder.build(request, abort.signal), { signal: abort.signal });
+      const built = await this.#buildQueue.add(() => this.#buildWithTimeout(request, abort.signal), { signal: abort.signal });
       const engine = await this.#createEngine(built);
       const buildMs = Math.round(seconds() * 1000);
       const swapped = await slot.mutex.runExclusive(() => {
@@ -340,6 +344,24 @@ export class TenantIndexManager {
       return permanent ? { kind: 'terminal', error } : { kind: 'error', error };
     } finally {
       if (slot.building?.abort === abort) slot.building = undefined;
+    }
+  }
+
+  /**
+   * The timeout starts when the build gets its slot, not while it queues: a slow remote model or a
+   * store that drips bytes must not hold the slot every other tenant's build waits for.
+   */
+  async #buildWithTimeout(request: BuildRequest, signal: AbortSignal): Promise<BuiltIndexData> {
+    const timeout = AbortSignal.timeout(this.#buildTimeoutMs);
+    try {
+      return await this.#builder.build(request, AbortSignal.any([signal, timeout]));
+    } catch (error) {
+      if (!timeout.aborted || signal.aborted) throw error;
+      throw new BuildError(`index build took longer than ${Math.round(this.#buildTimeoutMs / 1000)} s (BUILD_TIMEOUT_SECONDS); aborted, will retry`, {
+        permanent: false,
+        code: 'build_timeout',
+        cause: error,
+      });
     }
   }
 

@@ -51,7 +51,7 @@ function controllableBuilder() {
   return { builder, builds, nextBuild };
 }
 
-function harness(options: { buildConcurrency?: number; retryDelayMs?: number; queryGate?: Promise<void> } = {}) {
+function harness(options: { buildConcurrency?: number; retryDelayMs?: number; queryGate?: Promise<void>; buildTimeoutMs?: number } = {}) {
   const desired = new DesiredTenants(PREFIX);
   const entries = new Map<string, KvEntry>();
   let index = 10;
@@ -65,6 +65,7 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
     sourceEnvironment: {},
     metrics,
     buildConcurrency: options.buildConcurrency ?? 1,
+    ...(options.buildTimeoutMs ? { buildTimeoutMs: options.buildTimeoutMs } : {}),
     retryPolicy: (attempt) => {
       retryAttempts.push(attempt);
       return { retry: true, delayMs: (options.retryDelayMs ?? 10) * attempt };
@@ -384,6 +385,29 @@ describe('TenantIndexManager', () => {
     });
     h.write('b', '{"version": ');
     await expect(h.manager.query('b', 'q', 1)).rejects.toMatchObject({ retryAfterSeconds: 30, message: expect.stringContaining('its config in KV is invalid') });
+  });
+
+  it('aborts a build that runs past the build timeout and retries it, freeing the slot for other tenants', async () => {
+    const h = harness({ buildTimeoutMs: 100 });
+    h.write('stuck', h.config('v1'));
+    h.write('other', h.config('v1'));
+    const stuck = await h.nextBuild(1);
+    // This build honours its signal, as the worker builder does.
+    const abandon = () => stuck.reject(stuck.signal.reason);
+    if (stuck.signal.aborted) abandon();
+    else stuck.signal.addEventListener('abort', abandon);
+    // The only build slot is free again: the other tenant's build runs.
+    const other = await h.nextBuild(2);
+    expect(other.request.tenantId).toBe('other');
+    expect(stuck.signal.aborted).toBe(true);
+    await vi.waitFor(() =>
+      expect(h.manager.status('stuck')).toMatchObject({ state: 'failed', last_error: { code: 'build_timeout', message: expect.stringContaining('BUILD_TIMEOUT_SECONDS') } }),
+    );
+    other.resolve();
+    (await h.nextBuild(3)).resolve();
+    await h.manager.idle();
+    expect(h.manager.status('stuck')?.state).toBe('ready');
+    expect(h.retryAttempts).toEqual([1]);
   });
 
   it('reports which tenants still wait for a first index', async () => {
