@@ -41,6 +41,22 @@ export class RouteNotFoundError extends RagswapError {
   readonly statusCode = 404;
 }
 
+/**
+ * A request that arrived while the app is closing (on a kept-alive or pipelined connection; new
+ * connections are refused by then). The connection is closed after the answer so the client's next
+ * attempt goes to another pod.
+ */
+export class ShuttingDownError extends RagswapError {
+  readonly code = 'shutting_down';
+  readonly statusCode = 503;
+  constructor() {
+    super('the server is shutting down; retry the request');
+  }
+  override get headers(): Record<string, string> {
+    return { connection: 'close', 'retry-after': '1' };
+  }
+}
+
 // --- tenant errors ----------------------------------------------------------------------------
 
 export class TenantNotFoundError extends RagswapError {

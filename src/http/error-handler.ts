@@ -25,6 +25,10 @@ const FASTIFY_CODES: Record<string, { statusCode: number; error: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, error: 'invalid_request' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, error: 'invalid_request' },
   FST_ERR_VALIDATION: { statusCode: 400, error: 'invalid_request' },
+  // Raised by the router (frameworkErrors) before a route is chosen: bad percent-encoding in the
+  // path, and a path parameter over the router's length limit — which for us is always a bad id.
+  FST_ERR_BAD_URL: { statusCode: 400, error: 'invalid_request' },
+  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 400, error: 'invalid_request' },
 };
 
 export function mapError(error: unknown): MappedError {
@@ -44,12 +48,18 @@ export function mapError(error: unknown): MappedError {
   return { statusCode: 500, body: { error: 'internal_error', message: 'internal server error' } };
 }
 
+/**
+ * Sends any error as its mapped response. It is both the app's error handler and Fastify's
+ * `frameworkErrors` option (errors the router raises before a route, and its hooks, exist).
+ */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = mapError(error);
+  if (mapped.statusCode >= 500 && mapped.statusCode !== 503) request.log.error({ err: error }, 'request failed');
+  void reply.code(mapped.statusCode).headers(mapped.headers ?? {}).send(mapped.body);
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const mapped = mapError(error);
-    if (mapped.statusCode >= 500 && mapped.statusCode !== 503) request.log.error({ err: error }, 'request failed');
-    void reply.code(mapped.statusCode).headers(mapped.headers ?? {}).send(mapped.body);
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `route ${request.method} ${request.url.split('?')[0]} not found` });
   });

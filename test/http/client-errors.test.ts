@@ -45,6 +45,26 @@ describe('client errors', () => {
     expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)).error).toBe('invalid_request');
   });
 
+  it.each([
+    ['GET', '/tenants/%zz'],
+    ['GET', '/health%zz'],
+    ['POST', '/query/%E0%A4%A'],
+    ['GET', '/admin/api/tenants/%zz/config'],
+  ])('answers bad percent-encoding in %s %s with 400 invalid_request', async (method, url) => {
+    const response = await rawRequest(`${method} ${url} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{"query":"a"}`);
+    expect(response).toMatch(/^HTTP\/1.1 400 /);
+    const body = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
+    expect(Object.keys(body).sort()).toEqual(['error', 'message']);
+    expect(body.error).toBe('invalid_request');
+    expect(body.message).toMatch(/not a valid url component/);
+  });
+
+  it('answers a path parameter over the router limit with 400 invalid_request', async () => {
+    const response = await fetch(`${service.url}/tenants/${'a'.repeat(500)}`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'invalid_request', message: expect.any(String) });
+  });
+
   it('still serves normal requests afterwards', async () => {
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });

@@ -58,8 +58,10 @@ function expectErrorShape(statusCode: number, body: string): void {
   expect(statusCode).toBeGreaterThanOrEqual(400);
   expect(statusCode).toBeLessThan(500);
   const parsed = JSON.parse(body) as Record<string, unknown>;
-  expect(typeof parsed.error).toBe('string');
-  expect(typeof parsed.message).toBe('string');
+  // Our snake_case codes, not Fastify's "Bad Request" and friends.
+  expect(parsed.error).toMatch(/^[a-z][a-z_]*$/);
+  expect(parsed.message).toEqual(expect.any(String));
+  expect((parsed.message as string).length).toBeGreaterThan(0);
 }
 
 describe('tenant isolation (property)', () => {

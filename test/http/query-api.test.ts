@@ -110,8 +110,27 @@ describe('POST /query/:tenant', () => {
     await expectError(await post('/query/acme', JSON.stringify({ query: 'a', padding: 'x'.repeat(70_000) })), 413, 'payload_too_large');
   });
 
-  it('rejects a non-JSON content type with 415', async () => {
-    await expectError(await post('/query/acme', 'query=vacation', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+  it.each([
+    ['text/plain (JSON-looking body)', 'text/plain', '{"query": "vacation"}'],
+    ['text/plain; charset=utf-8', 'text/plain; charset=utf-8', '{"query": "vacation"}'],
+    ['a form', 'application/x-www-form-urlencoded', 'query=vacation'],
+    ['multipart', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\nvacation\r\n--x--\r\n'],
+    // A structured +json type (merge-patch, json-patch) means other semantics than a plain document.
+    ['application/merge-patch+json', 'application/merge-patch+json', '{"query": "vacation"}'],
+    ['a malformed content type', 'application/', '{"query": "vacation"}'],
+  ])('rejects %s with 415 unsupported_media_type', async (_name, contentType, body) => {
+    await expectError(await post('/query/acme', body, { 'content-type': contentType }), 415, 'unsupported_media_type');
+    await expectError(await post('/query', body, { 'content-type': contentType, 'x-tenant-id': 'acme' }), 415, 'unsupported_media_type');
+  });
+
+  it('rejects a body without a content type with 415 (Fastify has no parser for it)', async () => {
+    // fetch would add text/plain to a string body; a Blob without a type sends no content-type.
+    const response = await fetch(`${service.url}/query/acme`, { method: 'POST', body: new Blob(['{"query": "vacation"}']) });
+    await expectError(response, 415, 'unsupported_media_type');
+  });
+
+  it('accepts application/json with a charset parameter', async () => {
+    expect((await post('/query/acme', '{"query": "vacation"}', { 'content-type': 'application/json; charset=utf-8' })).status).toBe(200);
   });
 
   it.each(['UPPER', 'a.b', '-leading', 'x'.repeat(64), '%F0%9F%98%80', '..%2F..%2Fetc'])('rejects the tenant id %s with 400', async (tenant) => {

@@ -25,6 +25,8 @@ export interface AdminPluginOptions {
   readonly selfPort: () => number;
   readonly peerTimeoutMs?: number;
   readonly resolver?: Resolver;
+  /** The rollout view shows peers the caller's bearer token (AUTH_MODE=jwt); see rollout-routes.ts. */
+  readonly forwardAuthorizationToPeers: boolean;
   readonly now?: () => Date;
 }
 
@@ -57,6 +59,7 @@ export const adminPlugin: FastifyPluginAsyncTypebox<AdminPluginOptions> = async 
   await app.register(rolloutRoutes, {
     peers: options.peers,
     selfPort: options.selfPort,
+    forwardAuthorization: options.forwardAuthorizationToPeers,
     ...(options.peerTimeoutMs ? { peerTimeoutMs: options.peerTimeoutMs } : {}),
     ...(options.resolver ? { resolver: options.resolver } : {}),
   });

@@ -3,7 +3,9 @@ import type { Peer } from './peers.ts';
 
 /**
  * The rollout view: which version every pod serves for every tenant. Each pod answers for itself
- * (its public `GET /tenants`), so the view shows what pods actually do, not what KV asks for.
+ * (its `GET /tenants` status endpoint), so the view shows what pods actually do, not what KV asks
+ * for. That endpoint needs the `admin` scope in AUTH_MODE=jwt, so the admin caller's own bearer
+ * token is shown to the peers: pods share their auth settings, so it is valid at every pod.
  */
 export type PodTenant = Pick<TenantStatus, 'tenant_id' | 'state' | 'serving_version' | 'desired_version'>;
 
@@ -57,11 +59,15 @@ function toPodTenant(value: unknown): PodTenant | undefined {
   return { tenant_id: tenant.tenant_id, state: tenant.state, serving_version: tenant.serving_version ?? null, desired_version: tenant.desired_version ?? null };
 }
 
-/** Asks one pod; every failure (refused, timeout, non-200, not our JSON) becomes an unreachable report. */
-export async function fetchPodReport(peer: Peer, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<PodReport> {
+/**
+ * Asks one pod; every failure (refused, timeout, non-200 such as a 401 for the credential, not our
+ * JSON) becomes an unreachable report. `authorization` is sent as is and never appears in a report.
+ */
+export async function fetchPodReport(peer: Peer, timeoutMs: number, fetchImpl: typeof fetch = fetch, authorization?: string): Promise<PodReport> {
   if (peer.error) return { pod: peer.name, url: peer.url, reachable: false, error: peer.error };
   try {
-    const response = await fetchImpl(`${peer.url}/tenants`, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
+    const response = await fetchImpl(`${peer.url}/tenants`, { signal: AbortSignal.timeout(timeoutMs), headers });
     if (!response.ok) return { pod: peer.name, url: peer.url, reachable: false, error: `GET /tenants answered ${response.status}` };
     const body = (await response.json()) as { tenants?: unknown };
     if (!Array.isArray(body.tenants)) return { pod: peer.name, url: peer.url, reachable: false, error: 'GET /tenants did not answer a tenant list' };

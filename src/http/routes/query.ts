@@ -24,18 +24,33 @@ export const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { query, top_k: topK, stream = false, mode = 'answer' } = body;
     const synthesis: Synthesis = mode === 'retrieve' ? 'none' : stream ? 'stream' : 'answer';
     const stopTimer = app.ragswap.metrics.queryDuration.startTimer({ tenant });
-    // A client that hangs up mid-stream should stop the language model too.
+    // A client that hangs up should stop the language model too.
     const disconnected = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) disconnected.abort(new Error('client disconnected'));
     });
+    // Whatever failed after the client left (the aborted model call first of all) is not a server
+    // failure: nobody is left to answer, and an alert on 502s must not fire for impatient clients.
+    const clientGone = () => disconnected.signal.aborted;
+    const recordClientClosed = () => {
+      stopTimer({ status: CLIENT_CLOSED_REQUEST });
+      request.log.info({ tenant, took_ms: tookMs() }, 'client closed the request before the answer was sent');
+    };
     let answer;
     try {
       answer = await app.ragswap.tenantIndexes.query(tenant, query, topK, { synthesis, signal: disconnected.signal });
     } catch (error) {
+      if (clientGone()) {
+        recordClientClosed();
+        return reply.hijack();
+      }
       // Errors before the first byte (unknown tenant, not ready, LLM down) keep the JSON error shape.
       stopTimer({ status: String((error as { statusCode?: number }).statusCode ?? 500) });
       throw error;
+    }
+    if (clientGone()) {
+      recordClientClosed();
+      return reply.hijack();
     }
     const head = { tenant_id: answer.tenantId, version: answer.version };
     const sources = answer.sources.map(withSourceMetadata);
@@ -51,13 +66,17 @@ export const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (tokens) for await (const text of tokens) yield sseEvent('delta', { text });
         yield sseEvent('done', { took_ms: tookMs() });
       } catch (error) {
+        // The client left: nobody to send an `error` event to; `finally` records it.
+        if (clientGone()) return;
         // Headers are gone: a failure mid-answer becomes an `error` event with the usual body.
         const mapped = mapError(error);
         status = String(mapped.statusCode);
         if (mapped.statusCode >= 500) request.log.error({ err: error }, 'streamed query failed');
         yield sseEvent('error', mapped.body);
       } finally {
-        stopTimer({ status });
+        // Also reached when the destroyed stream ends this generator at a `yield`.
+        if (clientGone()) recordClientClosed();
+        else stopTimer({ status });
       }
     }
     return reply
@@ -69,6 +88,9 @@ export const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       .send(Readable.from(events()) as never);
   }
 };
+
+/** nginx's "client closed request": the client hung up before the whole answer was sent. */
+export const CLIENT_CLOSED_REQUEST = '499';
 
 function withSourceMetadata(source: AnswerSource) {
   return { ...source, metadata: { source: String(source.metadata.source ?? source.id), ...source.metadata } };

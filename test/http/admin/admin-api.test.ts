@@ -152,6 +152,21 @@ describe('tenant config CRUD with check-and-set', () => {
     expect(byId.garbage).toMatchObject({ valid: false, config: 'not json at all', issues: [{ path: '', message: 'not valid JSON' }] });
   });
 
+  it.each([
+    ['PUT', '/tenants/plain/config', 'text/plain'],
+    ['PUT', '/tenants/plain/config', 'application/x-www-form-urlencoded'],
+    ['POST', '/validate', 'text/plain'],
+    ['POST', '/validate', 'multipart/form-data; boundary=x'],
+  ])('%s %s with %s answers 415 unsupported_media_type and writes nothing', async (method, url, contentType) => {
+    const response = await fetch(`${service.url}/admin/api${url}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType, 'if-match': '0' },
+      body: JSON.stringify(config('v1')),
+    });
+    expectError({ status: response.status, body: await response.json(), headers: response.headers }, 415, 'unsupported_media_type');
+    expect(await kvValue('plain')).toBeUndefined();
+  });
+
   it('refuses to create a tenant that exists (409 with the current value)', async () => {
     const current = await api('GET', '/tenants/alpha/config');
     const answer = await putConfig('alpha', config('v9'), 0);

@@ -195,4 +195,17 @@ describe('rollout', () => {
     expect(await fetchPodReport(peer, 50, async () => Response.json({ hello: 1 }))).toMatchObject({ reachable: false });
     expect(await fetchPodReport({ ...peer, error: 'DNS lookup failed: x' }, 50)).toMatchObject({ reachable: false, error: 'DNS lookup failed: x' });
   });
+
+  it('sends the Authorization header only when given one, and keeps it out of the report', async () => {
+    const seen: (string | null)[] = [];
+    const recording: typeof fetch = async (_url, init) => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return new Response('{"error":"unauthorized"}', { status: 401 });
+    };
+    const peer = { name: 'p', url: 'http://p' };
+    await fetchPodReport(peer, 50, recording);
+    const report = await fetchPodReport(peer, 50, recording, 'Bearer a.b.c');
+    expect(seen).toEqual([null, 'Bearer a.b.c']);
+    expect(report).toEqual({ pod: 'p', url: 'http://p', reachable: false, error: 'GET /tenants answered 401' });
+  });
 });
