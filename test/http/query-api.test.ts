@@ -197,6 +197,14 @@ describe('status endpoints', () => {
     expect(text).toContain('ragswap_build_queue_length');
     expect(text).toMatch(/ragswap_reconcile_total\{outcome="done"\} [1-9]/);
   });
+
+  it('counts queries for made-up tenant ids in one series, not one per id', async () => {
+    for (let index = 0; index < 20; index += 1) await expectError(await post(`/query/ghost-${index}`, '{"query": "x"}'), 404, 'tenant_not_found');
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    expect(text).not.toContain('tenant="ghost-');
+    expect(text).toMatch(/ragswap_query_duration_seconds_count\{tenant="_unknown",status="404"\} (\d+)/);
+    expect(Number(/ragswap_query_duration_seconds_count\{tenant="_unknown",status="404"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(20);
+  });
 });
 
 describe('GET /ready', () => {

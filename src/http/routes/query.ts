@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AnswerSource, Synthesis } from '../../indexing/tenant-engine.ts';
+import { UNKNOWN_TENANT_LABEL } from '../../metrics.ts';
 import { mapError } from '../error-handler.ts';
 import { ErrorBody, TenantParams } from '../schemas/common.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -23,7 +24,11 @@ export const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!tenant) throw new Error('query route reached without a resolved tenant');
     const { query, top_k: topK, stream = false, mode = 'answer' } = body;
     const synthesis: Synthesis = mode === 'retrieve' ? 'none' : stream ? 'stream' : 'answer';
-    const stopTimer = app.ragswap.metrics.queryDuration.startTimer({ tenant });
+    const stopTimer = ({ status }: { status: string }) => {
+      // Known when the query ends (a 404 names no tenant): made-up ids share one series.
+      const label = app.ragswap.tenantIndexes.status(tenant) ? tenant : UNKNOWN_TENANT_LABEL;
+      app.ragswap.metrics.observeQuery(label, status, (performance.now() - startedAt) / 1000);
+    };
     // A client that hangs up should stop the language model too.
     const disconnected = new AbortController();
     reply.raw.once('close', () => {
