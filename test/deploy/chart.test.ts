@@ -81,6 +81,8 @@ describe('values.yaml and values.schema.json', () => {
     const bad: [string, Values][] = [
       ['replicaCount as string', { ...values, replicaCount: '2' }],
       ['auth.mode outside the enum', coalesceValues(values, { auth: { mode: 'basic' } })],
+      // The service refuses AUTH_MODE=none off loopback, and the chart binds 0.0.0.0: it could never start.
+      ['auth.mode none', coalesceValues(values, { auth: { mode: 'none' } })],
       ['annotation value that YAML 1.1 reads as a boolean', coalesceValues(values, { podAnnotations: { x: true } })],
       ['dataVolume.sizeLimit not a quantity', coalesceValues(values, { dataVolume: { sizeLimit: 'big' } })],
       ['config.port out of range', coalesceValues(values, { config: { port: 70000 } })],
@@ -177,6 +179,24 @@ describe('templates', () => {
     expect((values.probes as Values).liveness).toMatchObject({ path: '/health' });
   });
 
+  it('deployment.yaml passes the Secret\'s HS256 key only without a JWKS URL (the service takes exactly one)', () => {
+    const text = templates.get('deployment.yaml') ?? '';
+    expect(text).toMatch(/\{\{- if not \.Values\.auth\.jwksUrl \}\}\s*\{\{- with \.Values\.secrets\.keys\.jwtSecret \}\}\s*- name: AUTH_JWT_SECRET/);
+    expect(text.match(/name: AUTH_JWT_SECRET/g)).toHaveLength(1);
+  });
+
+  it('pdb.yaml is skipped below 2 pods, where minAvailable 1 would block every node drain', () => {
+    const text = templates.get('pdb.yaml') ?? '';
+    expect(text).toContain('ternary (int .Values.autoscaling.minReplicas) (int .Values.replicaCount) .Values.autoscaling.enabled');
+    expect(text).toContain('{{- if and .Values.pdb.enabled (ge $pods 2) }}');
+  });
+
+  it('the default Ingress reaches the query API and the tenant search page with its assets, not /admin', () => {
+    const paths = ((values.ingress as Values).hosts as { paths: { path: string }[] }[]).flatMap((host) => host.paths.map((p) => p.path));
+    expect(paths).toEqual(expect.arrayContaining(['/query', '/t', '/ui']));
+    expect(paths.some((p) => p.startsWith('/admin'))).toBe(false);
+  });
+
   it('service-headless.yaml is headless and publishes not-ready pods', () => {
     const [svc] = lintTemplate(templates.get('service-headless.yaml') ?? '').documents as KubeObject[];
     expect(svc?.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
@@ -215,6 +235,10 @@ describe('HelmRelease values in clusters/', () => {
       const merged = coalesceValues(values, overrides);
       validate(merged);
       expect(formatErrors(validate.errors), describeObject(release)).toEqual([]);
+      // What the template passes: the JWKS URL if set, else the Secret's key. One of them must be there.
+      const auth = merged.auth as { jwksUrl: string };
+      const jwtSecretKey = ((merged.secrets as Values).keys as { jwtSecret: string }).jwtSecret;
+      expect(auth.jwksUrl !== '' || jwtSecretKey !== '', `${describeObject(release)}: a JWT key source`).toBe(true);
     }
   });
 });
