@@ -32,6 +32,8 @@ export interface KvListTransport {
 
 export interface KvClient extends KvListTransport {
   get(key: string, options?: BlockingOptions): Promise<KvRead<KvEntry | undefined>>;
+  /** The keys under a prefix (`?keys`), without their values: cheap for long lists such as the audit log. */
+  keys(prefix: string, options?: { signal?: AbortSignal }): Promise<string[]>;
   /** Check-and-set when `cas` is given (0 = create only). Resolves false when the CAS lost. */
   put(key: string, value: string, options?: { cas?: number; signal?: AbortSignal }): Promise<boolean>;
   delete(key: string, options?: { cas?: number; recurse?: boolean; signal?: AbortSignal }): Promise<boolean>;
@@ -131,6 +133,17 @@ export class ConsulKvClient implements KvClient {
     return { value: response.body ? toEntry(response.body) : undefined, index: readIndex(response.headers) };
   }
 
+  async keys(prefix: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    try {
+      const response = await this.#call<string[]>((kv, ctx) => kv.keys({ key: prefix, timeout: this.#requestTimeoutMs, ctx }), options);
+      return response.body ?? [];
+    } catch (error) {
+      // Consul answers 404 when nothing is under the prefix; unlike get, the client rejects on it.
+      if (error instanceof KvUnavailableError && (error.cause as { statusCode?: number } | undefined)?.statusCode === 404) return [];
+      throw error;
+    }
+  }
+
   async put(key: string, value: string, options: { cas?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     const response = await this.#call<boolean>(
       (kv, ctx) => kv.set({ key, value, ...(options.cas === undefined ? {} : { cas: String(options.cas) }), ctx }),
@@ -181,6 +194,7 @@ export class ConsulKvClient implements KvClient {
 
 interface LooseKv {
   get(options: Record<string, unknown>): Promise<unknown>;
+  keys(options: Record<string, unknown>): Promise<unknown>;
   set(options: Record<string, unknown>): Promise<unknown>;
   del(options: Record<string, unknown>): Promise<unknown>;
 }

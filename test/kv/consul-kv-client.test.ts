@@ -43,6 +43,13 @@ describe('ConsulKvClient against the embedded server with ACLs on', () => {
     expect((await client.list('t/')).value).toEqual([]);
   });
 
+  it('lists keys without values, and none under an empty prefix', async () => {
+    expect(await client.keys('k/')).toEqual([]);
+    for (const key of ['k/b', 'k/a', 'k/c/d']) expect(await client.put(key, 'x'.repeat(1000))).toBe(true);
+    expect(await client.keys('k/')).toEqual(['k/a', 'k/b', 'k/c/d']);
+    expect(await client.delete('k/', { recurse: true })).toBe(true);
+  });
+
   it('blocks on an index until a write moves it', async () => {
     const { index } = await client.list('w/');
     const blocked = client.list('w/', { index, waitMs: 10_000 });

@@ -37,12 +37,32 @@ export function auditId(now: Date, random: string): string {
   return `${String(now.getTime()).padStart(15, '0')}-${random}`;
 }
 
-/** Newest first, strictly older than `before`, at most `limit`. Pure, so the bounds are unit-tested. */
-export function pageOf(records: readonly AuditRecord[], limit: number, before?: string): AuditPage {
-  const sorted = [...records].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const older = before === undefined ? sorted : sorted.filter((record) => record.id < before);
-  const page = older.slice(0, limit);
-  return { records: page, next: older.length > limit ? page.at(-1)!.id : null };
+/** Record ids under the prefix, newest first, strictly older than `before`. Pure, so the bounds are unit-tested. */
+export function olderIds(keys: readonly string[], prefix: string, before?: string): string[] {
+  return keys
+    .map((key) => key.slice(prefix.length))
+    .filter((id) => ID_REGEX.test(id) && (before === undefined || id < before))
+    .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+}
+
+const ACTIONS: readonly string[] = ['create', 'update', 'delete', 'reindex'];
+const isNullableString = (value: unknown) => value === null || typeof value === 'string';
+
+/** A value someone else wrote under the audit prefix must not pass for a record (or break the page). */
+export function isAuditRecord(value: unknown): value is Omit<AuditRecord, 'id'> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    typeof record.at === 'string' &&
+    typeof record.who === 'string' &&
+    typeof record.action === 'string' &&
+    ACTIONS.includes(record.action) &&
+    typeof record.tenant_id === 'string' &&
+    isNullableString(record.old_version) &&
+    isNullableString(record.new_version) &&
+    'old_config' in record &&
+    'new_config' in record
+  );
 }
 
 export class AuditLog {
@@ -66,18 +86,35 @@ export class AuditLog {
     throw new Error('could not allocate an audit record key');
   }
 
+  /**
+   * One page, newest first. Lists keys only, then reads just the records on the page: each record
+   * carries two whole configs, and the log only grows, so reading every value per page would not
+   * scale. Keys that are not records are skipped (the page is filled from the next ones).
+   */
   async page(limit: number, before?: string): Promise<AuditPage> {
-    const { value: entries } = await this.#kv.list(this.#prefix);
-    const records = entries.flatMap((entry): AuditRecord[] => {
-      const id = entry.key.slice(this.#prefix.length);
-      if (!ID_REGEX.test(id) || entry.value === null) return [];
-      try {
-        return [{ ...(JSON.parse(entry.value) as AuditRecord), id }];
-      } catch {
-        // Someone else's key under our prefix: not a record.
-        return [];
-      }
-    });
-    return pageOf(records, limit, before);
+    const ids = olderIds(await this.#kv.keys(this.#prefix), this.#prefix, before);
+    const records: AuditRecord[] = [];
+    let consumed = 0;
+    while (records.length < limit && consumed < ids.length) {
+      const batch = ids.slice(consumed, consumed + limit - records.length);
+      consumed += batch.length;
+      const read = await Promise.all(batch.map((id) => this.#read(id)));
+      records.push(...read.filter((record): record is AuditRecord => record !== undefined));
+    }
+    // The cursor is the last id looked at, record or not: the next page starts right after it.
+    return { records, next: consumed < ids.length ? ids[consumed - 1]! : null };
+  }
+
+  async #read(id: string): Promise<AuditRecord | undefined> {
+    const { value: entry } = await this.#kv.get(`${this.#prefix}${id}`);
+    // Deleted since the listing, or empty: not a record.
+    if (!entry?.value) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(entry.value);
+      return isAuditRecord(parsed) ? { ...parsed, id } : undefined;
+    } catch {
+      // Someone else's key under our prefix: not a record.
+      return undefined;
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError, PreconditionRequiredError } from '../../../src/errors.ts';
 import { bearerMatches } from '../../../src/http/admin/admin-plugin.ts';
-import { auditId, pageOf, type AuditRecord } from '../../../src/http/admin/audit.ts';
+import { auditId, isAuditRecord, olderIds } from '../../../src/http/admin/audit.ts';
 import { adminUser, etagOf, parseIfMatch } from '../../../src/http/admin/if-match.ts';
 import { discoverPeers, parsePeerList, type Resolver } from '../../../src/http/admin/peers.ts';
 import { fetchPodReport, mergeRollout } from '../../../src/http/admin/rollout.ts';
@@ -75,39 +75,32 @@ describe('If-Match, ETag and X-Admin-User', () => {
   });
 });
 
-describe('audit pagination', () => {
-  const record = (ms: number, suffix = '00000000'): AuditRecord => ({
-    id: auditId(new Date(ms), suffix),
-    at: new Date(ms).toISOString(),
-    who: 'admin',
-    action: 'update',
-    tenant_id: 't',
-    old_version: null,
-    new_version: null,
-    old_config: null,
-    new_config: null,
-  });
-  const records = [record(3), record(1), record(5), record(2), record(4)];
+describe('audit record ids', () => {
+  const PREFIX = 'rag/audit/';
+  const key = (ms: number, suffix = '00000000') => `${PREFIX}${auditId(new Date(ms), suffix)}`;
 
   it('keys sort by time as plain strings', () => {
     expect(auditId(new Date(9), 'aa') < auditId(new Date(10), 'aa')).toBe(true);
     expect(auditId(NOW, 'deadbeef')).toBe('001741064767890-deadbeef');
   });
 
-  it('pages newest first with a cursor, and the last page has no next', () => {
-    const first = pageOf(records, 2);
-    expect(first.records.map((r) => r.at)).toEqual([new Date(5).toISOString(), new Date(4).toISOString()]);
-    const second = pageOf(records, 2, first.next!);
-    expect(second.records.map((r) => r.id)).toEqual([record(3).id, record(2).id]);
-    const third = pageOf(records, 2, second.next!);
-    expect(third.records.map((r) => r.id)).toEqual([record(1).id]);
-    expect(third.next).toBeNull();
+  it('lists ids newest first, strictly older than the cursor, and only ids of records', () => {
+    const keys = [key(3), key(1), key(5), `${PREFIX}notes`, `${PREFIX}000000000000004-XYZ`, key(2)];
+    expect(olderIds(keys, PREFIX)).toEqual([5, 3, 2, 1].map((ms) => auditId(new Date(ms), '00000000')));
+    expect(olderIds(keys, PREFIX, auditId(new Date(3), '00000000'))).toEqual([2, 1].map((ms) => auditId(new Date(ms), '00000000')));
+    expect(olderIds(keys, PREFIX, auditId(new Date(0), '00000000'))).toEqual([]);
+    expect(olderIds([], PREFIX)).toEqual([]);
   });
 
-  it('has no next when the page is exactly full, and handles empty logs and old cursors', () => {
-    expect(pageOf(records, 5).next).toBeNull();
-    expect(pageOf([], 10)).toEqual({ records: [], next: null });
-    expect(pageOf(records, 10, record(0).id).records).toEqual([]);
+  it('tells a record from other JSON under the prefix', () => {
+    const record = { at: NOW.toISOString(), who: 'alice', action: 'update', tenant_id: 't', old_version: 'v1', new_version: 'v2', old_config: {}, new_config: {} };
+    expect(isAuditRecord(record)).toBe(true);
+    expect(isAuditRecord({ ...record, old_config: undefined, new_config: null })).toBe(true);
+    for (const bad of [{ x: 1 }, [], null, 'text', { ...record, action: 'drop' }, { ...record, who: 7 }, { ...record, new_version: 2 }]) {
+      expect(isAuditRecord(bad), JSON.stringify(bad)).toBe(false);
+    }
+    const { new_config: _dropped, ...withoutNewConfig } = record;
+    expect(isAuditRecord(withoutNewConfig)).toBe(false);
   });
 });
 

@@ -28,6 +28,7 @@ function racingClient(intruder: () => Promise<void>): KvClient {
   return {
     list: (prefix, options) => kv.list(prefix, options),
     get: (key, options) => kv.get(key, options),
+    keys: (prefix, options) => kv.keys(prefix, options),
     delete: async (key, options) => {
       if (armed && key.startsWith(PREFIX)) {
         armed = false;
@@ -89,6 +90,7 @@ describe('TenantConfigStore races', () => {
       list: (prefix, options) => kv.list(prefix, options),
       delete: (key, options) => kv.delete(key, options),
       get: (key, options) => kv.get(key, options),
+      keys: (prefix, options) => kv.keys(prefix, options),
       put: async (key, value, options) => {
         const ok = await kv.put(key, value, options);
         if (key.endsWith('late/config')) await kv.put(key, JSON.stringify(config('later')));
