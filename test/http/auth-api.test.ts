@@ -152,6 +152,16 @@ describe('admin and status endpoints need the admin scope', () => {
     for (const url of ['/health', '/ready', '/metrics']) expect((await service.app.inject({ url })).statusCode).toBe(200);
   });
 
+  it("audits an admin write under the token's subject, not the X-Admin-User header", async () => {
+    const headers = { ...bearer(await token({ sub: 'carol', scope: 'admin' })), 'x-admin-user': 'mallory', 'if-match': '0', 'content-type': 'application/json' };
+    const config = { version: 'v1', data_source: { type: 'fs', path: 'examples/acme-handbook' } };
+    const write = await service.app.inject({ method: 'PUT', url: '/admin/api/tenants/audited-jwt/config', headers, payload: config });
+    expect(write.statusCode).toBe(201);
+    const audit = await service.app.inject({ url: '/admin/api/audit?limit=5', headers: bearer(await token({ sub: 'ops', scope: 'admin' })) });
+    const record = audit.json().records.find((entry: { tenant_id: string }) => entry.tenant_id === 'audited-jwt');
+    expect(record).toMatchObject({ who: 'carol', action: 'create' });
+  });
+
   it('no shared admin token exists in jwt mode', () => {
     expect(service.adminToken).toBeUndefined();
   });

@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidRequestError, PreconditionRequiredError } from '../../errors.ts';
+import type { Principal } from '../auth/jwt-verifier.ts';
 
 /**
  * `If-Match` carries the ModifyIndex the client last read (`0` = "create, it must not exist").
@@ -24,10 +26,16 @@ export function etagOf(modifyIndex: number): string {
 const ADMIN_USER = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 /**
- * Who made a write, for the audit log. Until JWT auth lands (its subject replaces this), the shared
- * token cannot tell operators apart, so the UI sends `X-Admin-User`; it is informational, not proof.
+ * Who made a write, for the audit log. In AUTH_MODE=jwt it is the verified token's subject: a header
+ * any admin could set must not decide whose name a write carries. With the shared token (none mode,
+ * loopback only) nothing tells operators apart, so the UI sends `X-Admin-User`: informational, not proof.
  */
-export function adminUser(header: string | string[] | undefined): string {
+export function auditUser(request: { readonly principal?: Principal | undefined; readonly headers: IncomingHttpHeaders }): string {
+  if (request.principal) return request.principal.subject || 'unknown subject';
+  return adminUser(request.headers['x-admin-user']);
+}
+
+function adminUser(header: string | string[] | undefined): string {
   if (header === undefined || header === '') return 'admin';
   if (typeof header !== 'string' || !ADMIN_USER.test(header)) {
     throw new InvalidRequestError('X-Admin-User must be 1-64 characters of letters, digits and ._@+-');

@@ -3,7 +3,7 @@ import { ConfigValidationError, TenantNotFoundError } from '../../errors.ts';
 import { validateTenantConfig } from '../../tenants/tenant-config.ts';
 import { ErrorBody, TenantParams } from '../schemas/common.ts';
 import { AdminTenantListResponse, DeleteResponse, ReindexResponse, StoredConfigSchema, ValidateResponse, WriteResponse } from '../schemas/admin.ts';
-import { adminUser, etagOf, parseIfMatch } from './if-match.ts';
+import { auditUser, etagOf, parseIfMatch } from './if-match.ts';
 import type { TenantConfigStore } from './tenant-config-store.ts';
 
 /**
@@ -39,7 +39,7 @@ export const tenantConfigRoutes: FastifyPluginAsyncTypebox<{ store: TenantConfig
     { bodyLimit: MAX_CONFIG_BODY_BYTES, schema: { params: TenantParams, response: { 200: WriteResponse, 201: WriteResponse, ...errors } } },
     async (request, reply) => {
       const expected = parseIfMatch(request.headers['if-match']);
-      const result = await store.put(request.params.tenant, request.body, expected, adminUser(request.headers['x-admin-user']));
+      const result = await store.put(request.params.tenant, request.body, expected, auditUser(request));
       if (result.modify_index !== null) void reply.header('etag', etagOf(result.modify_index));
       return reply.code(expected === 0 ? 201 : 200).send(result);
     },
@@ -49,7 +49,7 @@ export const tenantConfigRoutes: FastifyPluginAsyncTypebox<{ store: TenantConfig
     '/tenants/:tenant/config',
     { schema: { params: TenantParams, response: { 200: DeleteResponse, ...errors } } },
     async (request) => {
-      await store.delete(request.params.tenant, parseIfMatch(request.headers['if-match']), adminUser(request.headers['x-admin-user']));
+      await store.delete(request.params.tenant, parseIfMatch(request.headers['if-match']), auditUser(request));
       return { tenant_id: request.params.tenant, deleted: true as const };
     },
   );
@@ -57,7 +57,7 @@ export const tenantConfigRoutes: FastifyPluginAsyncTypebox<{ store: TenantConfig
   app.post(
     '/tenants/:tenant/reindex',
     { schema: { params: TenantParams, response: { 200: ReindexResponse, ...errors } } },
-    async (request) => store.reindex(request.params.tenant, adminUser(request.headers['x-admin-user'])),
+    async (request) => store.reindex(request.params.tenant, auditUser(request)),
   );
 
   // The UI validates before it shows the diff, with the same rules a save (and the watcher) applies.

@@ -129,9 +129,19 @@ export class TenantConfigStore {
   async #write(tenantId: string, config: unknown, current: StoredConfig | undefined, cas: number, who: string, action: AuditAction): Promise<WriteResult> {
     const text = encodeConfig(config);
     if (!(await this.#kv.put(this.#key(tenantId), text, { cas }))) await this.#lost(tenantId);
-    // Consul's PUT answers only true/false; the new index has to be read back.
-    const { value: written } = await this.#kv.get(this.#key(tenantId));
-    const warnings = await this.#record({
+    // Consul's PUT answers only true/false; the new index has to be read back. The write has
+    // happened: a failed read-back must neither fail the request (the operator would retry a saved
+    // change and get a 409) nor skip the audit record.
+    let modifyIndex: number | null = null;
+    const warnings: string[] = [];
+    try {
+      const { value: written } = await this.#kv.get(this.#key(tenantId));
+      modifyIndex = written?.value === text ? written.modifyIndex : null;
+    } catch (error) {
+      this.#logger.error({ err: error, tenant: tenantId, action }, 'saved config could not be read back');
+      warnings.push(`the change was saved but its new modify_index could not be read (${(error as Error).message}); reload before the next edit`);
+    }
+    warnings.push(...(await this.#record({
       who,
       action,
       tenant_id: tenantId,
@@ -139,8 +149,8 @@ export class TenantConfigStore {
       new_version: versionOf(config),
       old_config: current?.config ?? null,
       new_config: config,
-    });
-    return { tenant_id: tenantId, modify_index: written?.value === text ? written.modifyIndex : null, config, warnings };
+    })));
+    return { tenant_id: tenantId, modify_index: modifyIndex, config, warnings };
   }
 
   /**

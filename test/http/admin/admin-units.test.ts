@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidRequestError, PreconditionRequiredError } from '../../../src/errors.ts';
 import { bearerMatches } from '../../../src/http/admin/admin-plugin.ts';
 import { auditId, isAuditRecord, olderIds } from '../../../src/http/admin/audit.ts';
-import { adminUser, etagOf, parseIfMatch } from '../../../src/http/admin/if-match.ts';
+import { auditUser, etagOf, parseIfMatch } from '../../../src/http/admin/if-match.ts';
 import { discoverPeers, parsePeerList, type Resolver } from '../../../src/http/admin/peers.ts';
 import { fetchPodReport, mergeRollout } from '../../../src/http/admin/rollout.ts';
 import { bumpVersion, utcStamp } from '../../../src/http/admin/version-bump.ts';
@@ -58,10 +58,19 @@ describe('If-Match, ETag and X-Admin-User', () => {
   it('round-trips its own ETag', () => expect(parseIfMatch(etagOf(12))).toBe(12));
 
   it('defaults the audit user to admin and validates a given one', () => {
-    expect(adminUser(undefined)).toBe('admin');
-    expect(adminUser('alice@example.com')).toBe('alice@example.com');
-    for (const bad of ['a b', 'x'.repeat(65), '<script>', 'ä']) expect(() => adminUser(bad)).toThrow(InvalidRequestError);
-    expect(() => adminUser(['a', 'b'])).toThrow(InvalidRequestError);
+    const header = (value: string | string[] | undefined) => auditUser({ headers: value === undefined ? {} : { 'x-admin-user': value } });
+    expect(header(undefined)).toBe('admin');
+    expect(header('alice@example.com')).toBe('alice@example.com');
+    for (const bad of ['a b', 'x'.repeat(65), '<script>', 'ä']) expect(() => header(bad)).toThrow(InvalidRequestError);
+    expect(() => header(['a', 'b'])).toThrow(InvalidRequestError);
+  });
+
+  it('takes a verified JWT subject over any X-Admin-User header', () => {
+    const principal = { subject: 'carol', tenantId: undefined, scopes: new Set(['admin']) };
+    expect(auditUser({ principal, headers: { 'x-admin-user': 'mallory' } })).toBe('carol');
+    // Even a header that would be refused does not matter once the token names the writer.
+    expect(auditUser({ principal, headers: { 'x-admin-user': 'not valid!' } })).toBe('carol');
+    expect(auditUser({ principal: { ...principal, subject: '' }, headers: {} })).toBe('unknown subject');
   });
 
   it('compares bearer tokens', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError } from '../../../src/errors.ts';
+import { ConflictError, KvUnavailableError } from '../../../src/errors.ts';
+import { tenantConfigKey } from '../../../src/tenants/desired-tenants.ts';
 import { AuditLog } from '../../../src/http/admin/audit.ts';
 import { TenantConfigStore } from '../../../src/http/admin/tenant-config-store.ts';
 import { ConsulKvClient, type KvClient } from '../../../src/kv/consul-kv-client.ts';
@@ -81,6 +82,35 @@ describe('TenantConfigStore races', () => {
     expect(result.warnings).toEqual(['the change was saved but its audit record could not be written: audit KV full']);
     expect(result.modify_index).toBeGreaterThan(0);
     expect(logger.errors).toHaveLength(1);
+  });
+
+  it('keeps the write and its audit record when reading the new index back fails', async () => {
+    const audit = new AuditLog({ kv, prefix: 'rag/audit-readback/' });
+    let failNextGet = false;
+    const flaky: KvClient = {
+      list: (prefix, options) => kv.list(prefix, options),
+      keys: (prefix, options) => kv.keys(prefix, options),
+      delete: (key, options) => kv.delete(key, options),
+      get: async (key, options) => {
+        if (failNextGet && key.endsWith('readback/config')) {
+          failNextGet = false;
+          throw new KvUnavailableError('Consul KV request failed: connect ECONNRESET');
+        }
+        return kv.get(key, options);
+      },
+      put: async (key, value, options) => {
+        const ok = await kv.put(key, value, options);
+        if (key.endsWith('readback/config')) failNextGet = true;
+        return ok;
+      },
+    };
+    const errorsBefore = logger.errors.length;
+    const result = await storeOn(flaky, audit).put('readback', config('v1'), 0, 'me');
+    expect(result.modify_index).toBeNull();
+    expect(result.warnings).toEqual([expect.stringContaining('the change was saved but its new modify_index could not be read')]);
+    expect(JSON.parse((await kv.get(tenantConfigKey(PREFIX, 'readback'))).value?.value ?? 'null')).toEqual(config('v1'));
+    expect((await audit.page(5)).records).toMatchObject([{ tenant_id: 'readback', action: 'create', who: 'me' }]);
+    expect(logger.errors.length).toBe(errorsBefore + 1);
   });
 
   it('returns a null modify_index when another write already followed the own one', async () => {
