@@ -31,12 +31,16 @@ export interface WriteResult {
 /** How often reindex re-reads and retries when another write slips in between read and CAS. */
 const REINDEX_ATTEMPTS = 3;
 
+/** Parsed JSON where the KV value is JSON, else its raw text (shown so an operator can repair it). */
 export function decodeValue(value: string | null): unknown {
-  if (value === null) return null;
+  return value === null ? null : (parseJson(value)?.value ?? value);
+}
+
+function parseJson(text: string): { value: unknown } | undefined {
   try {
-    return JSON.parse(value);
+    return { value: JSON.parse(text) };
   } catch {
-    return value;
+    return undefined;
   }
 }
 
@@ -47,7 +51,9 @@ function storedConfig(tenantId: string, entry: KvEntry): StoredConfig {
     return { tenant_id: tenantId, modify_index: entry.modifyIndex, config, valid: true, issues: [] };
   } catch (error) {
     if (!(error instanceof ConfigValidationError)) throw error;
-    const issues = typeof config === 'string' ? [{ path: '', message: 'not valid JSON' }] : [...error.issues];
+    // Raw text that is not JSON says so; JSON of the wrong shape (a string, an array) gets the schema's issues.
+    const notJson = entry.value !== null && parseJson(entry.value) === undefined;
+    const issues = notJson ? [{ path: '', message: 'not valid JSON' }] : [...error.issues];
     return { tenant_id: tenantId, modify_index: entry.modifyIndex, config, valid: false, issues };
   }
 }

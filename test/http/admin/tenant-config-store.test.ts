@@ -84,6 +84,17 @@ describe('TenantConfigStore races', () => {
     expect(logger.errors).toHaveLength(1);
   });
 
+  it('tells text that is not JSON from JSON that is not a config object', async () => {
+    const store = storeOn(kv);
+    expect(await kv.put(tenantConfigKey(PREFIX, 'raw-text'), 'hello')).toBe(true);
+    expect(await kv.put(tenantConfigKey(PREFIX, 'json-string'), '"hello"')).toBe(true);
+    expect(await store.get('raw-text')).toMatchObject({ valid: false, config: 'hello', issues: [{ path: '', message: 'not valid JSON' }] });
+    const jsonString = await store.get('json-string');
+    expect(jsonString).toMatchObject({ valid: false, config: 'hello' });
+    expect(jsonString?.issues.map((issue) => issue.message)).not.toContain('not valid JSON');
+    expect(jsonString?.issues.length).toBeGreaterThan(0);
+  });
+
   it('keeps the write and its audit record when reading the new index back fails', async () => {
     const audit = new AuditLog({ kv, prefix: 'rag/audit-readback/' });
     let failNextGet = false;
