@@ -124,7 +124,7 @@ export class BuildError extends RagswapError {
 export class SourceError extends BuildError {
   constructor(
     message: string,
-    options: { permanent: boolean; cause?: unknown; code?: 'source_not_found' | 'source_access_denied' | 'source_unavailable' | 'source_invalid' },
+    options: { permanent: boolean; cause?: unknown; code?: 'source_not_found' | 'source_access_denied' | 'source_unavailable' | 'source_invalid' | 'source_empty' },
   ) {
     super(message, { ...options, code: options.code ?? (options.permanent ? 'source_invalid' : 'source_unavailable') });
   }

@@ -1,4 +1,5 @@
 import { SentenceSplitter } from '@llamaindex/core/node-parser';
+import { SourceError } from '../errors.ts';
 import { createDocumentSource, type SkippedFile, type SourceDocument, type SourceEnvironment } from '../sources/document-source.ts';
 import { resolveEmbeddingModel } from '../models/embedding-models.ts';
 import type { ProviderSettings } from '../models/provider-settings.ts';
@@ -68,6 +69,9 @@ export async function buildIndexData(request: BuildRequest, signal: AbortSignal)
   const { chunk_size: chunkSize, chunk_overlap: chunkOverlap } = request.config.index_params;
   const chunks = chunkDocuments(loaded.documents, chunkSize, chunkOverlap);
   signal.throwIfAborted();
+  // An empty knowledge base is a mistake (a typo in the prefix, every file unreadable), never a
+  // version to serve: failing the build keeps the tenant's current index serving and says why.
+  if (chunks.ids.length === 0) throw emptySourceError(request.config.data_source, loaded.skipped);
   // Inside a shared WebAssembly memory when the runtime has SIMD: the main thread scans it there with
   // the SIMD kernel, and it reaches the main thread without a copy (see simd-dot-kernel.ts).
   const { embeddings, memory } = allocateEmbeddings(chunks.ids.length, dimensions);
@@ -80,4 +84,11 @@ export async function buildIndexData(request: BuildRequest, signal: AbortSignal)
     skippedFiles: loaded.skipped,
     embeddingModel: model.name,
   };
+}
+
+function emptySourceError(dataSource: TenantConfig['data_source'], skipped: readonly SkippedFile[]): SourceError {
+  const where = dataSource.type === 's3' ? `s3://${dataSource.bucket}/${dataSource.prefix ?? ''}` : `folder '${dataSource.path}'`;
+  const examples = skipped.slice(0, 3).map((file) => `${file.key} (${file.reason})`);
+  const detail = skipped.length === 0 ? 'no files found' : `all ${skipped.length} files skipped, e.g. ${examples.join(', ')}`;
+  return new SourceError(`no indexable text under ${where}: ${detail}`, { permanent: true, code: 'source_empty' });
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BuildAbortedError, BuildError, UnknownModelError } from '../../src/errors.ts';
 import { buildIndexData, chunkDocuments, type BuildRequest } from '../../src/indexing/build-index.ts';
@@ -35,6 +38,20 @@ describe('buildIndexData', () => {
       let norm = 0;
       for (let column = 0; column < table.dimensions; column += 1) norm += table.embeddings[row * table.dimensions + column]! ** 2;
       expect(norm).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('fails permanently, naming what was skipped, when nothing indexable is found', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'ragswap-empty-'));
+    try {
+      const empty = await buildIndexData(request({ data_source: { type: 'fs', path: folder } }), new AbortController().signal).catch((caught: unknown) => caught);
+      expect(empty).toMatchObject({ code: 'source_empty', permanent: true, message: `no indexable text under folder '${folder}': no files found` });
+      await writeFile(path.join(folder, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+      await writeFile(path.join(folder, 'blank.txt'), '   \n');
+      const skipped = await buildIndexData(request({ data_source: { type: 'fs', path: folder } }), new AbortController().signal).catch((caught: unknown) => caught);
+      expect(skipped).toMatchObject({ code: 'source_empty', message: expect.stringMatching(/all 2 files skipped, e\.g\. .*logo\.png \(unsupported_type\)/) });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

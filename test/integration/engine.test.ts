@@ -140,6 +140,19 @@ describe('engine core', () => {
     expect((await stack.status('alpha')).state).toBe('ready');
   });
 
+  it('(7b) a typo in the prefix (nothing to index) keeps the serving index and says why', async () => {
+    await stack.putConfig('zeta', s3Config('z1', 'kb-beta'));
+    await stack.waitForServing('zeta', 'z1');
+    await stack.putConfig('zeta', s3Config('z2', 'kb-beta', 'no-such-prefix/'));
+    const status = await stack.waitForState('zeta', 'failed');
+    expect(status).toMatchObject({ serving_version: 'z1', last_error: { code: 'source_empty', message: expect.stringContaining('s3://kb-beta/no-such-prefix/') } });
+    const { status: code, body } = await stack.query('zeta', { query: 'secret rocket fuel recipe' });
+    expect(code).toBe(200);
+    expect(body.version).toBe('z1');
+    expect(body.sources.length).toBeGreaterThan(0);
+    await stack.deleteConfig('zeta');
+  });
+
   it('(4) survives the KV server being down for 5 s and applies a change made after it returns', async () => {
     let running = true;
     const failures: number[] = [];
