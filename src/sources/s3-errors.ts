@@ -31,6 +31,14 @@ const TRANSIENT_NAMES = new Set([
   // S3's RequestTimeout is a 400, but it means a slow connection, not a bad request.
   'RequestTimeout',
   'TimeoutError',
+  // Short-lived credentials (IRSA, STS) that expired or rotated mid-build, and a clock that drifted:
+  // the SDK's credential chain and time sync fix these by themselves, so a retry will do.
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'TokenRefreshRequired',
+  'InvalidToken',
+  'RequestTimeTooSkewed',
+  'RequestExpired',
 ]);
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
