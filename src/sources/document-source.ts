@@ -29,7 +29,8 @@ export interface SourceDocument {
 
 export interface SkippedFile {
   key: string;
-  reason: 'unsupported_type' | 'empty' | 'extraction_failed' | 'too_large';
+  /** `unreadable`: this one file (or folder) was refused (permissions, a storage class, a symlink loop or one leading outside RAGSWAP_FS_ROOT). */
+  reason: 'unsupported_type' | 'empty' | 'extraction_failed' | 'too_large' | 'unreadable';
   detail?: string;
 }
 

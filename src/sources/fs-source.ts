@@ -22,13 +22,16 @@ interface FoundFile {
   lastModified: Date;
 }
 
-/** A symlink whose target is gone: reported as skipped, since the author expected a file there. */
-interface BrokenLink {
+/**
+ * An entry that cannot be read: a symlink whose target is gone, or one entry that is refused.
+ * Reported as skipped, since the author expected a file there; one bad file never fails the tenant.
+ */
+interface UnreadableEntry {
   key: string;
-  broken: true;
+  unreadable: { reason: 'extraction_failed' | 'unreadable'; detail: string };
 }
 
-type WalkEntry = FoundFile | BrokenLink;
+type WalkEntry = FoundFile | UnreadableEntry;
 
 export class FsDocumentSource implements DocumentSource {
   readonly #config: FsDataSourceConfig;
@@ -44,7 +47,8 @@ export class FsDocumentSource implements DocumentSource {
     try {
       const root = this.#env.fsRoot === undefined ? undefined : await resolveRoot(this.#env.fsRoot);
       const folder = await resolveFolder(this.#config.path, this.#env.fsBaseDir ?? process.cwd(), root);
-      const entries = await walk(folder, '', root, new Set([folder]), signal);
+      const entries: WalkEntry[] = [];
+      await walk(folder, '', root, new Set([folder]), signal, entries);
       const maxBytes = this.#env.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
       const outcomes: FileOutcome[] = [];
       // Sequential on purpose: local reads are fast, and the output order stays the walk order.
@@ -109,41 +113,63 @@ async function resolveFolder(configuredPath: string, baseDir: string, root: Root
  * Dotfiles and dot-directories are skipped (VCS metadata, editor state). `visited` holds the real
  * paths of directories already walked, so symlink loops end.
  */
-async function walk(directory: string, keyPrefix: string, root: Root | undefined, visited: Set<string>, signal: AbortSignal): Promise<WalkEntry[]> {
+async function walk(directory: string, keyPrefix: string, root: Root | undefined, visited: Set<string>, signal: AbortSignal, found: WalkEntry[]): Promise<void> {
   signal.throwIfAborted();
   const names = await readdir(directory).catch((error: unknown) => {
+    // The configured folder itself must be readable; a refused subfolder is one skipped entry.
+    if (keyPrefix !== '' && isRefused(error)) return refusedEntry(`${keyPrefix}/`, error);
     throw fsSourceError(error, `directory '${keyPrefix || '.'}'`);
   });
-  const found: WalkEntry[] = [];
+  if (!Array.isArray(names)) {
+    found.push(names);
+    return;
+  }
   for (const name of names.filter((entry) => !entry.startsWith('.')).sort(compareCodeUnits)) {
     const key = keyPrefix ? `${keyPrefix}/${name}` : name;
     const absolutePath = path.join(directory, name);
     const real = await realpath(absolutePath).catch((error: unknown) => {
-      if (isErrno(error, 'ENOENT')) return undefined;
+      if (isErrno(error, 'ENOENT')) return { key, unreadable: { reason: 'extraction_failed', detail: 'broken symbolic link' } } as const;
+      if (isRefused(error)) return refusedEntry(key, error);
       throw fsSourceError(error, `'${key}'`);
     });
-    if (real === undefined) {
-      found.push({ key, broken: true });
+    if (typeof real !== 'string') {
+      found.push(real);
       continue;
     }
-    if (root && !isInside(root.real, real)) throw outsideRoot(`symlink '${key}'`, root);
+    if (root && !isInside(root.real, real)) {
+      // Never read, only reported: a link out of the allowed tree is the author's mistake, not the tenant's end.
+      found.push({ key, unreadable: { reason: 'unreadable', detail: `symlink resolves outside RAGSWAP_FS_ROOT '${root.configured}'` } });
+      continue;
+    }
     const stats = await stat(absolutePath).catch((error: unknown) => {
+      if (isRefused(error)) return refusedEntry(key, error);
       throw fsSourceError(error, `'${key}'`);
     });
-    if (stats.isDirectory()) {
+    if ('unreadable' in stats) {
+      found.push(stats);
+    } else if (stats.isDirectory()) {
       if (visited.has(real)) continue;
       visited.add(real);
-      found.push(...(await walk(absolutePath, key, root, visited, signal)));
+      // Appends into `found`: spreading a subtree of 100k+ files into push() would overflow the stack.
+      await walk(absolutePath, key, root, visited, signal, found);
     } else if (stats.isFile()) {
       // Only regular files: reading a FIFO or device would block or never end.
       found.push({ key, absolutePath, size: stats.size, lastModified: stats.mtime });
     }
   }
-  return found;
+}
+
+/** Errors that concern one entry and stay until someone fixes it: skip the entry, keep the tenant. */
+function isRefused(error: unknown): boolean {
+  return ['EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG'].some((code) => isErrno(error, code));
+}
+
+function refusedEntry(key: string, error: unknown): UnreadableEntry {
+  return { key, unreadable: { reason: 'unreadable', detail: errorMessage(error) } };
 }
 
 async function loadEntry(entry: WalkEntry, maxBytes: number, signal: AbortSignal): Promise<FileOutcome> {
-  if ('broken' in entry) return { skipped: skippedFile(entry.key, 'extraction_failed', 'broken symbolic link') };
+  if ('unreadable' in entry) return { skipped: skippedFile(entry.key, entry.unreadable.reason, entry.unreadable.detail) };
   const tooLarge = sizeLimitOutcome(entry.key, entry.size, maxBytes);
   if (tooLarge) return tooLarge;
   let bytes: Uint8Array;
@@ -152,6 +178,7 @@ async function loadEntry(entry: WalkEntry, maxBytes: number, signal: AbortSignal
   } catch (error) {
     // Deleted between the walk and the read: the same as an S3 object that vanished after listing.
     if (isErrno(error, 'ENOENT')) return { skipped: skippedFile(entry.key, 'extraction_failed', 'file was deleted while loading') };
+    if (isRefused(error)) return { skipped: skippedFile(entry.key, 'unreadable', errorMessage(error)) };
     throw fsSourceError(error, `'${entry.key}'`);
   }
   const id = `file://${entry.key}`;

@@ -129,7 +129,12 @@ export class S3DocumentSource implements DocumentSource {
       if (isNoSuchKey(error)) {
         return { skipped: skippedFile(object.key, 'extraction_failed', 'object was deleted between listing and download (NoSuchKey)') };
       }
-      throw toSourceError(error, bucket, object.key);
+      const sourceError = toSourceError(error, bucket, object.key);
+      // The bucket was listed, so access works: one object refused (its own ACL or KMS key, an
+      // archived storage class such as Glacier) is skipped and reported, not the tenant's end.
+      // Transient trouble still fails the build, which retries.
+      if (sourceError.permanent) return { skipped: skippedFile(object.key, 'unreadable', sourceError.message) };
+      throw sourceError;
     }
   }
 }

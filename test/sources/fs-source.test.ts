@@ -101,16 +101,15 @@ describe('FsDocumentSource', () => {
     });
   });
 
-  it('refuses a symlink inside the folder that leads out of fsRoot', async () => {
+  it('never reads a symlink inside the folder that leads out of fsRoot: it is skipped, the rest indexed', async () => {
     const folder = path.join(root, 'leaky');
     await mkdir(folder);
     await writeFile(path.join(folder, 'fine.txt'), 'fine');
     await symlink(path.join(outside, 'secret.txt'), path.join(folder, 'leak.txt'));
-    await expectSourceError(loadFolder(folder, { fsRoot: root }), {
-      code: 'source_access_denied',
-      permanent: true,
-      message: /symlink 'leak\.txt'/,
-    });
+    const restricted = await loadFolder(folder, { fsRoot: root });
+    expect(restricted.documents.map((document) => document.id)).toEqual(['file://fine.txt']);
+    expect(JSON.stringify(restricted)).not.toContain('Secret from outside');
+    expect(restricted.skipped).toEqual([{ key: 'leak.txt', reason: 'unreadable', detail: expect.stringContaining('outside RAGSWAP_FS_ROOT') }]);
     // Without a root there is nothing to escape from: the link is followed.
     const unrestricted = await loadFolder(folder);
     expect(unrestricted.documents.map((document) => [document.id, document.text])).toEqual([
@@ -129,6 +128,16 @@ describe('FsDocumentSource', () => {
     const { documents, skipped } = await loadFolder(folder, { fsRoot: root });
     expect(documents.map((document) => document.id)).toEqual(['file://policy-link.txt', 'file://shared-dir/policy.txt']);
     expect(skipped).toEqual([{ key: 'broken.txt', reason: 'extraction_failed', detail: 'broken symbolic link' }]);
+  });
+
+  it('skips an entry that cannot be resolved (a symlink to itself) and indexes the rest', async () => {
+    const folder = path.join(root, 'self-loop');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'fine.txt'), 'fine');
+    await symlink('loop', path.join(folder, 'loop'));
+    const { documents, skipped } = await loadFolder(folder);
+    expect(documents.map((document) => document.id)).toEqual(['file://fine.txt']);
+    expect(skipped).toEqual([{ key: 'loop', reason: 'unreadable', detail: expect.stringContaining('ELOOP') }]);
   });
 
   it('fails permanently with source_not_found for a missing folder', async () => {

@@ -118,6 +118,24 @@ describe('S3DocumentSource against s3rver', () => {
     expect(documents.map((document) => document.metadata.key)).toContain('kb/notes.txt');
   });
 
+  it('skips objects refused one by one (their ACL, an archived storage class) and indexes the rest', async () => {
+    server.intercept = (request, response, url) =>
+      request.method === 'GET' &&
+      ((url.pathname === `/${KB_BUCKET}/kb/guide.md` && sendS3Error(response, 403, 'AccessDenied', 'Access Denied')) ||
+        (url.pathname === `/${KB_BUCKET}/kb/notes.txt` && sendS3Error(response, 403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class')));
+    const { documents, skipped } = await s3Source({ prefix: 'kb/' }, server.environment()).load(signal);
+    expect(skipped).toContainEqual({ key: 'kb/guide.md', reason: 'unreadable', detail: expect.stringContaining('AccessDenied') });
+    expect(skipped).toContainEqual({ key: 'kb/notes.txt', reason: 'unreadable', detail: expect.stringContaining('InvalidObjectState') });
+    expect(documents.map((document) => document.metadata.key)).toContain('kb/people.csv');
+  });
+
+  it('still fails the build (to retry it) when one object hits a transient error', async () => {
+    server.intercept = (request, response, url) =>
+      request.method === 'GET' && url.pathname === `/${KB_BUCKET}/kb/guide.md` && sendS3Error(response, 503, 'SlowDown', 'Please reduce your request rate.');
+    const error = await rejection(s3Source({ prefix: 'kb/' }, server.environment()).load(signal));
+    expect(error).toMatchObject({ code: 'source_unavailable', permanent: false });
+  });
+
   it('fails permanently with source_not_found, naming the bucket, when the bucket is missing', async () => {
     const error = await rejection(s3Source({ bucket: 'no-such-bucket' }, server.environment()).load(signal));
     expect(error).toBeInstanceOf(SourceError);
