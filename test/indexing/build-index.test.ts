@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BuildAbortedError, BuildError, UnknownModelError } from '../../src/errors.ts';
-import { buildIndexData, chunkDocuments, type BuildRequest } from '../../src/indexing/build-index.ts';
+import { buildIndexData, chunkDocuments, sectionsOf, type BuildRequest } from '../../src/indexing/build-index.ts';
 import { inProcessIndexBuilder, WorkerIndexBuilder } from '../../src/indexing/index-builder.ts';
 import { validateTenantConfig } from '../../src/tenants/tenant-config.ts';
 
@@ -24,6 +24,48 @@ describe('chunkDocuments', () => {
     expect(first.ids[0]).toBe('s3://b/k.txt#0');
     expect(first.metadata[1]).toEqual({ source: 's3://b/k.txt', key: 'k.txt', etag: 'abc', size: text.length, chunk: 1 });
     expect(first.texts.join(' ')).toContain('Sentence number 39');
+  });
+});
+
+describe('sectionsOf', () => {
+  const paragraph = (index: number) => `Paragraph ${index} says something about leave policies. It has two sentences.\n\n`;
+
+  it('keeps every character, in order, and every section within the limit', () => {
+    const texts = [
+      Array.from({ length: 300 }, (_, index) => paragraph(index)).join(''),
+      'one very long paragraph. '.repeat(2_000),
+      '我们的公司政策规定员工每年有二十五天带薪假期'.repeat(200),
+      'mixed\n\n' + 'x'.repeat(5_000) + ' tail. ' + '\n\n\n' + 'end',
+      '',
+    ];
+    for (const text of texts) {
+      const sections = sectionsOf(text, 2_000, 300);
+      expect(sections.join('')).toBe(text);
+      expect(sections.every((section) => section.length <= 2_000 && section.length > 0)).toBe(true);
+    }
+  });
+
+  it('cuts at blank lines when it can, so a section holds whole paragraphs', () => {
+    const text = Array.from({ length: 100 }, (_, index) => paragraph(index)).join('');
+    const sections = sectionsOf(text, 1_000, 300);
+    expect(sections.length).toBeGreaterThan(5);
+    expect(sections.every((section) => section.endsWith('\n\n'))).toBe(true);
+  });
+
+  it('cuts a long paragraph at sentence ends, and an unbroken run (unpunctuated CJK) into short sections', () => {
+    const sentences = sectionsOf('A sentence that ends here. '.repeat(200), 1_000, 300);
+    expect(sentences.slice(0, -1).every((section) => section.endsWith('. '))).toBe(true);
+    const run = '我们的公司政策规定员工每年有二十五天带薪假期'.repeat(100);
+    const pieces = sectionsOf(`Intro. ${run} Outro.`, 8_192, 300);
+    expect(pieces.filter((section) => /^[^ .]+$/u.test(section)).every((section) => section.length <= 300)).toBe(true);
+    expect(pieces.join('')).toBe(`Intro. ${run} Outro.`);
+  });
+
+  it('numbers chunks on across sections, so ids stay unique and stable', () => {
+    const text = Array.from({ length: 200 }, (_, index) => paragraph(index)).join('');
+    const { ids } = chunkDocuments([{ id: 'file://big.md', text, metadata: { source: 'file://big.md', key: 'big.md', size: text.length } }], 64, 8);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.at(-1)).toBe(`file://big.md#${ids.length - 1}`);
   });
 });
 
