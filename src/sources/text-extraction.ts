@@ -88,11 +88,20 @@ function describeType(key: string, contentType?: string): string {
   return parts.join(', ');
 }
 
-// The default decoder drops a leading BOM and replaces invalid sequences instead of throwing.
+// The default decoders drop a leading BOM and replace invalid sequences instead of throwing.
 const utf8Decoder = new TextDecoder('utf-8');
+const utf16leDecoder = new TextDecoder('utf-16le');
+const utf16beDecoder = new TextDecoder('utf-16be');
 
+/**
+ * UTF-8, or UTF-16 when a byte order mark says so (Windows tools write it). A NUL character in the
+ * result means binary content under a text name: indexing it would only add noise to retrieval.
+ */
 function decodeUtf8(bytes: Uint8Array): string {
-  return utf8Decoder.decode(bytes);
+  const decoder = bytes[0] === 0xff && bytes[1] === 0xfe ? utf16leDecoder : bytes[0] === 0xfe && bytes[1] === 0xff ? utf16beDecoder : utf8Decoder;
+  const text = decoder.decode(bytes);
+  if (text.includes('\u0000')) throw new Error('binary content (NUL bytes) in a text file');
+  return text;
 }
 
 // Non-breaking spaces (`&nbsp;`, PDFs) would otherwise glue words together for tokenizers.

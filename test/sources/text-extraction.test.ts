@@ -29,6 +29,20 @@ describe('extractText', () => {
     expect(await extractText('umlaut.txt', utf8('Grüße aus Köln'))).toEqual({ text: 'Grüße aus Köln' });
   });
 
+  it('decodes UTF-16 text marked by a byte order mark, little- and big-endian', async () => {
+    const text = 'Grüße, 你好';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.from(le.subarray(2)).swap16();
+    expect(await extractText('windows.txt', new Uint8Array(le))).toEqual({ text });
+    expect(await extractText('be.txt', new Uint8Array(Buffer.concat([Buffer.from([0xfe, 0xff]), be])))).toEqual({ text });
+  });
+
+  it('skips binary content under a text name instead of indexing NUL bytes', async () => {
+    const binary = new Uint8Array(256).map((_, index) => index);
+    expect(await extractText('dump.txt', binary)).toEqual({ skipped: 'extraction_failed', detail: 'text: binary content (NUL bytes) in a text file' });
+    expect(await extractText('data.json', new Uint8Array([0x7b, 0x00, 0x7d]))).toMatchObject({ skipped: 'extraction_failed' });
+  });
+
   it('skips empty and whitespace-only files as empty, not as errors', async () => {
     expect(await extractText('empty.txt', new Uint8Array())).toEqual({ skipped: 'empty' });
     expect(await extractText('blank.md', utf8(' \n\t\r\n'))).toEqual({ skipped: 'empty' });
