@@ -89,7 +89,7 @@ export class S3DocumentSource implements DocumentSource {
         throw toSourceError(error, bucket);
       });
       for (const entry of page.Contents ?? []) {
-        if (entry.Key === undefined || isFolderMarker(entry.Key)) continue;
+        if (entry.Key === undefined || isFolderMarker(entry.Key, entry.Size ?? 0)) continue;
         objects.push({ key: entry.Key, size: entry.Size ?? 0, etag: normalizeEtag(entry.ETag), lastModified: entry.LastModified });
       }
       // A store that claims truncation without a token would otherwise loop forever.
@@ -139,9 +139,12 @@ export class S3DocumentSource implements DocumentSource {
   }
 }
 
-/** Zero-byte keys ending in `/` are how consoles and sync tools represent folders. */
-function isFolderMarker(key: string): boolean {
-  return key.endsWith('/');
+/**
+ * Zero-byte keys ending in `/` are how consoles and sync tools represent folders. One with content
+ * is someone's file and goes through the usual path (skipped and counted as an unsupported type).
+ */
+function isFolderMarker(key: string, size: number): boolean {
+  return key.endsWith('/') && size === 0;
 }
 
 /**

@@ -103,6 +103,16 @@ describe('S3DocumentSource against s3rver', () => {
     expect(listCalls.map((params) => params.has('continuation-token'))).toEqual([false, true, true]);
   });
 
+  it('counts a key ending in a slash that has content as skipped, instead of dropping it as a folder', async () => {
+    await createBucketWith(seeder, 'kb-slash', [
+      { key: 'notes/', body: 'Someone uploaded text under a folder-like key.', contentType: 'text/plain' },
+      { key: 'fine.txt', body: 'fine', contentType: 'text/plain' },
+    ]);
+    const { documents, skipped } = await s3Source({ bucket: 'kb-slash' }, server.environment()).load(signal);
+    expect(documents.map((document) => document.metadata.key)).toContain('fine.txt');
+    expect([...documents.map((document) => document.metadata.key), ...skipped.map((file) => file.key)]).toContain('notes/');
+  });
+
   it('skips objects over maxObjectBytes without downloading them', async () => {
     const { documents, skipped } = await s3Source({ prefix: 'kb/page' }, server.environment({ maxObjectBytes: 100 })).load(signal);
     expect(documents).toEqual([]);
