@@ -409,6 +409,9 @@ export class TenantIndexManager {
   }
 }
 
+/** How many skipped files the status lists by name: enough to see a pattern, small for hundreds of tenants. */
+const SKIPPED_SAMPLE_SIZE = 20;
+
 function servingInfo(attempt: BuildAttempt, built: BuiltIndexData, buildMs: number): ServingIndexInfo {
   return {
     version: attempt.version,
@@ -417,6 +420,7 @@ function servingInfo(attempt: BuildAttempt, built: BuiltIndexData, buildMs: numb
     documents: built.documents,
     chunks: built.table.ids.length,
     skippedFiles: built.skippedFiles.length,
+    skippedSample: built.skippedFiles.slice(0, SKIPPED_SAMPLE_SIZE),
     buildMs,
     loadedAt: new Date().toISOString(),
   };

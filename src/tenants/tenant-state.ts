@@ -1,3 +1,4 @@
+import type { SkippedFile } from '../sources/document-source.ts';
 import type { DesiredTenant } from './desired-tenants.ts';
 import { indexFingerprint, type TenantConfig } from './tenant-config.ts';
 
@@ -17,6 +18,8 @@ export interface ServingIndexInfo {
   readonly documents: number;
   readonly chunks: number;
   readonly skippedFiles: number;
+  /** The first skipped files with their reasons, so the status says which files and why. */
+  readonly skippedSample: readonly SkippedFile[];
   readonly buildMs: number;
   readonly loadedAt: string;
 }
@@ -50,6 +53,7 @@ export interface TenantStatus {
   readonly documents: number | null;
   readonly chunks: number | null;
   readonly skipped_files: number | null;
+  readonly skipped_sample: SkippedFile[];
   readonly last_build_ms: number | null;
   readonly last_error: { readonly code: string; readonly message: string; readonly at?: string } | null;
   readonly loaded_at: string | null;
@@ -121,6 +125,7 @@ export function tenantStatus(desired: DesiredTenant, slotRuntime: TenantRuntime)
     documents: serving?.documents ?? null,
     chunks: serving?.chunks ?? null,
     skipped_files: serving?.skippedFiles ?? null,
+    skipped_sample: serving ? [...serving.skippedSample] : [],
     last_build_ms: serving?.buildMs ?? null,
     last_error: lastError,
     loaded_at: serving?.loadedAt ?? null,

@@ -180,11 +180,14 @@ describe('admin UI', () => {
     await page.getByRole('link', { name: 'Tenants' }).click();
     // Written by hand, as a platform team's script would: one healthy tenant, one whose folder is missing.
     const fsConfig = (folder: string) => JSON.stringify({ version: 'v1', data_source: { type: 'fs', path: folder } });
-    expect(await kvClient.put(tenantConfigKey(PREFIX, 'shop-eu'), fsConfig(HANDBOOK))).toBe(true);
+    expect(await kvClient.put(tenantConfigKey(PREFIX, 'shop-eu'), fsConfig('test/fixtures/documents'))).toBe(true);
     expect(await kvClient.put(tenantConfigKey(PREFIX, 'broken'), fsConfig('examples/no-such-folder'))).toBe(true);
     await row('broken').getByTestId('state').filter({ hasText: 'failed' }).waitFor({ timeout: 15_000 });
     await row('shop-eu').getByTestId('state').filter({ hasText: 'ready' }).waitFor({ timeout: 15_000 });
     await page.getByText('3 tenants: 2 ready, 1 failed').waitFor();
+    // The fixture folder holds files that cannot become text: the row says which, and why.
+    await row('shop-eu').getByText(/^\d+ files skipped$/).click();
+    expect(await row('shop-eu').locator('details.skipped li').filter({ hasText: 'image.png' }).textContent()).toMatch(/image\.png: unsupported type/);
 
     await page.getByLabel('Filter by id').fill('SHOP');
     await row('broken').waitFor({ state: 'detached' });

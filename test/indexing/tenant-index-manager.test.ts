@@ -110,6 +110,35 @@ function harness(options: { buildConcurrency?: number; retryDelayMs?: number; qu
   return { manager, metrics, desired, builds, nextBuild, write, remove, recreate, config, answer, serve, retryAttempts };
 }
 
+describe('TenantIndexManager status of skipped files', () => {
+  it('names the first 20 skipped files with their reasons, and counts them all', async () => {
+    const desired = new DesiredTenants(PREFIX);
+    const skippedFiles = Array.from({ length: 25 }, (_, index) => ({ key: `scans/page-${index}.tiff`, reason: 'unsupported_type' as const, detail: 'extension .tiff' }));
+    const manager = new TenantIndexManager({
+      desired,
+      sourceEnvironment: {},
+      metrics: new RagswapMetrics({ collectDefaults: false }),
+      builder: {
+        build: async () => ({
+          table: { dimensions: 1, ids: ['a#0'], texts: ['text'], metadata: [{}], embeddings: new Float32Array(1) },
+          bm25: buildBm25(['text']),
+          documents: 1,
+          skippedFiles,
+          embeddingModel: 'hash',
+        }),
+      },
+      createEngine: async () => ({ query: async () => ({ response: '', sources: [] }) }),
+    });
+    manager.notify(desired.applySnapshot([{ key: tenantConfigKey(PREFIX, 'a'), value: JSON.stringify({ version: 'v1', data_source: { type: 'fs', path: '/kb' } }), createIndex: 1, modifyIndex: 1, flags: 0 }]));
+    await manager.idle();
+    const status = manager.status('a');
+    expect(status?.skipped_files).toBe(25);
+    expect(status?.skipped_sample).toHaveLength(20);
+    expect(status?.skipped_sample[0]).toEqual({ key: 'scans/page-0.tiff', reason: 'unsupported_type', detail: 'extension .tiff' });
+    await manager.stop();
+  });
+});
+
 describe('TenantIndexManager', () => {
   it('builds a new tenant, serves it and reports ready', async () => {
     const h = harness();

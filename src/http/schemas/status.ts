@@ -17,6 +17,7 @@ export const TenantStatusSchema = Type.Object({
   documents: Nullable(Type.Number()),
   chunks: Nullable(Type.Number()),
   skipped_files: Nullable(Type.Number()),
+  skipped_sample: Type.Array(Type.Object({ key: Type.String(), reason: Type.String(), detail: Type.Optional(Type.String()) })),
   last_build_ms: Nullable(Type.Number()),
   last_error: Type.Union([
     Type.Object({ code: Type.String(), message: Type.String(), at: Type.Optional(Type.String()) }),

@@ -66,13 +66,31 @@ function Issues({ tenant }: { tenant: AdminTenant }) {
     ...(status?.warnings ?? []),
     ...(tenant.valid ? [] : tenant.issues.map((issue) => `${issue.path || '(config)'}: ${issue.message}`)),
   ];
-  if (items.length === 0) return <span className="muted">none</span>;
+  const skipped = status?.skipped_sample ?? [];
+  if (items.length === 0 && skipped.length === 0) return <span className="muted">none</span>;
   return (
-    <ul className="issues">
-      {items.map((item) => (
-        <li key={item}>{item}</li>
-      ))}
-    </ul>
+    <>
+      {items.length > 0 && (
+        <ul className="issues">
+          {items.map((item) => (
+            <li key={item}>{item}</li>
+          ))}
+        </ul>
+      )}
+      {skipped.length > 0 && (
+        <details className="skipped">
+          <summary>{status?.skipped_files ?? skipped.length} files skipped</summary>
+          <ul>
+            {skipped.map((file) => (
+              <li key={file.key}>
+                <code>{file.key}</code>: {file.reason.replace('_', ' ')}
+                {file.detail ? ` (${file.detail})` : ''}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </>
   );
 }
 

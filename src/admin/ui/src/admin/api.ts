@@ -15,6 +15,9 @@ export interface TenantStatus {
   readonly loaded_at: string | null;
   readonly last_error: { code: string; message: string; at?: string } | null;
   readonly warnings: string[];
+  /** The first skipped files and why (older servers do not send it). */
+  readonly skipped_sample?: { key: string; reason: string; detail?: string }[];
+  readonly skipped_files?: number | null;
 }
 
 export interface AdminTenant {
