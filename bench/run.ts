@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { buildThroughput, type BuildThroughputResult } from './build-throughput.ts';
+import { chunkingSpeed, type ChunkingRow } from './chunking.ts';
 import { memoryPerTenant, type MemoryRow } from './memory.ts';
 import { propagation, type PropagationResult } from './propagation.ts';
 import { reloadUnderLoad, type ReloadResult } from './reload-under-load.ts';
 import { retrievalSpeed, type RetrievalResult } from './retrieval.ts';
 
 /**
- * `npm run bench [reload retrieval build propagation memory]` (or `BENCH_ONLY=retrieval,memory`):
+ * `npm run bench [reload retrieval build chunking propagation memory]` (or `BENCH_ONLY=retrieval,memory`):
  * runs the selected benchmarks (all by default), prints one table each and a summary of the goals,
  * and writes everything to `bench-results.json`. Every comparison is a ratio of two measurements
  * taken in this same run.
@@ -119,6 +120,28 @@ const propagationBench: Benchmark<{ paced: PropagationResult; backToBack: Propag
   goals: (result) => [goal('propagation', 'paced p99 in milliseconds (< 100 ms)', `${fixed(result.paced.p99)} ms`, result.paced.p99 < 100)],
 };
 
+const chunking: Benchmark<ChunkingRow[]> = {
+  title: 'Chunking a large document: sectioned chunkDocuments vs the whole text in SentenceSplitter (512/50)',
+  run: async () => chunkingSpeed({ markdownKilobytes: [40, 170], cjkCharacters: 3_500, chunkSize: 512, chunkOverlap: 50 }),
+  print(rows) {
+    console.table(
+      rows.map((row) => ({
+        document: row.document,
+        KB: row.kilobytes,
+        'sectioned ms': integer(row.sectionedMs),
+        'whole ms': integer(row.wholeMs),
+        'whole / sectioned': `${fixed(row.wholeMs / row.sectionedMs, 1)}×`,
+        'chunks (sectioned / whole)': `${row.sectionedChunks} / ${row.wholeChunks}`,
+      })),
+    );
+  },
+  // Documents within one section take the same path either way (timing noise only); larger ones must gain.
+  goals: (rows) =>
+    rows.map((row) =>
+      goal('chunking', `${row.document}: sectioned no slower than whole (within 20 %)`, `${fixed(row.wholeMs / row.sectionedMs, 1)}× faster`, row.sectionedMs <= row.wholeMs * 1.2),
+    ),
+};
+
 const memory: Benchmark<MemoryRow[]> = {
   title: 'Memory per tenant (fresh process per size, after full GC)',
   run: () => memoryPerTenant({ sizes: [1_000, 10_000, 100_000] }),
@@ -139,7 +162,7 @@ const memory: Benchmark<MemoryRow[]> = {
   goals: () => [],
 };
 
-const BENCHMARKS: Record<string, Benchmark<any>> = { reload, retrieval, build, propagation: propagationBench, memory };
+const BENCHMARKS: Record<string, Benchmark<any>> = { reload, retrieval, build, chunking, propagation: propagationBench, memory };
 
 function selected(): string[] {
   const requested = [...process.argv.slice(2), ...(process.env.BENCH_ONLY?.split(',') ?? [])].map((name) => name.trim()).filter(Boolean);
