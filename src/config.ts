@@ -16,8 +16,6 @@ export interface ServiceSettings {
   readonly buildConcurrency: number;
   /** A build running longer is aborted and retried later, so one stuck tenant cannot hold a build slot forever. */
   readonly buildTimeoutMs: number;
-  /** Heap limit of each build worker: a tenant too big to build fails alone instead of taking the process down. */
-  readonly buildWorkerMemoryMb: number;
   readonly fsRoot: string | undefined;
   readonly s3ForcePathStyle: boolean | undefined;
   readonly s3Endpoint: string | undefined;
@@ -119,7 +117,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     dataDir: absolute(dataDir),
     buildConcurrency: integer(env, 'BUILD_CONCURRENCY', 1, 1, 64),
     buildTimeoutMs: integer(env, 'BUILD_TIMEOUT_SECONDS', 1800, 1, 86_400) * 1000,
-    buildWorkerMemoryMb: integer(env, 'BUILD_WORKER_MEMORY_MB', 2048, 64, 1_048_576),
     fsRoot: env.RAGSWAP_FS_ROOT ? absolute(env.RAGSWAP_FS_ROOT) : undefined,
     s3ForcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE'),
     s3Endpoint: env.AWS_ENDPOINT_URL_S3 || undefined,

@@ -73,7 +73,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const kvClient = options.kvClient ?? new ConsulKvClient({ address: settings.consulAddress!, ...(settings.consulToken ? { token: settings.consulToken } : {}) });
   const metrics = new RagswapMetrics();
   const desired = new DesiredTenants(settings.configPrefix);
-  const builder = options.builder ?? new WorkerIndexBuilder({ memoryLimitMb: settings.buildWorkerMemoryMb });
+  const builder = options.builder ?? new WorkerIndexBuilder();
   if (builder instanceof WorkerIndexBuilder) builder.warm();
   const manager = new TenantIndexManager({
     desired,

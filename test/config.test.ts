@@ -48,8 +48,5 @@ describe('build settings', () => {
     expect(readSettings({})).toMatchObject({ buildConcurrency: 1, buildTimeoutMs: 1_800_000 });
     expect(readSettings({ BUILD_TIMEOUT_SECONDS: '90' }).buildTimeoutMs).toBe(90_000);
     expect(() => readSettings({ BUILD_TIMEOUT_SECONDS: '0' })).toThrow(/BUILD_TIMEOUT_SECONDS/);
-    expect(readSettings({}).buildWorkerMemoryMb).toBe(2048);
-    expect(readSettings({ BUILD_WORKER_MEMORY_MB: '8192' }).buildWorkerMemoryMb).toBe(8192);
-    expect(() => readSettings({ BUILD_WORKER_MEMORY_MB: '10' })).toThrow(/BUILD_WORKER_MEMORY_MB/);
   });
 });

@@ -16,8 +16,6 @@ export const inProcessIndexBuilder: IndexBuilder = {
   build: (request, signal) => buildIndexData(request, signal),
 };
 
-export const DEFAULT_BUILD_WORKER_MEMORY_MB = 2_048;
-
 interface PooledWorker {
   readonly worker: Worker;
   busy: boolean;
@@ -30,16 +28,6 @@ interface PooledWorker {
  */
 export class WorkerIndexBuilder implements IndexBuilder {
   readonly #workers = new Set<PooledWorker>();
-  readonly #memoryLimitMb: number;
-
-  /**
-   * `memoryLimitMb` caps each worker's JavaScript heap (BUILD_WORKER_MEMORY_MB): a tenant too big to
-   * build then ends that worker, not the process serving every tenant's queries. (The embeddings
-   * live in WebAssembly memory, outside this limit.)
-   */
-  constructor(options: { memoryLimitMb?: number } = {}) {
-    this.#memoryLimitMb = options.memoryLimitMb ?? DEFAULT_BUILD_WORKER_MEMORY_MB;
-  }
   #nextId = 1;
   #closed = false;
 
@@ -81,12 +69,6 @@ export class WorkerIndexBuilder implements IndexBuilder {
       const onError = (error: Error) => {
         cleanup();
         discard();
-        if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          // The same documents would run out again: wait for a config change (or a higher limit).
-          const message = `the build ran out of memory (BUILD_WORKER_MEMORY_MB=${this.#memoryLimitMb}); raise the limit or split the tenant's documents`;
-          reject(new BuildError(message, { permanent: true, code: 'build_out_of_memory', cause: error }));
-          return;
-        }
         reject(new BuildError(`build worker crashed: ${error.message}`, { permanent: false, cause: error }));
       };
       const onExit = (code: number) => {
@@ -112,7 +94,7 @@ export class WorkerIndexBuilder implements IndexBuilder {
 
   #spawn(): PooledWorker {
     const { url, execArgv } = workerEntry('./build-worker', import.meta.url);
-    const pooled: PooledWorker = { worker: new Worker(url, { execArgv, resourceLimits: { maxOldGenerationSizeMb: this.#memoryLimitMb } }), busy: false };
+    const pooled: PooledWorker = { worker: new Worker(url, { execArgv }), busy: false };
     // An idle pool must not keep a process alive that has nothing else to do.
     pooled.worker.unref();
     pooled.worker.once('exit', () => this.#workers.delete(pooled));
