@@ -204,6 +204,11 @@ export class TenantIndexManager {
     });
   }
 
+  /** Whether KV names this tenant: a map lookup, for the query path (status() derives much more). */
+  knows(tenantId: string): boolean {
+    return this.#desired.get(tenantId) !== undefined;
+  }
+
   statuses(): TenantStatus[] {
     return this.#desired.tenantIds().flatMap((tenantId) => this.status(tenantId) ?? []);
   }

@@ -26,7 +26,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const synthesis: Synthesis = mode === 'retrieve' ? 'none' : stream ? 'stream' : 'answer';
     const stopTimer = ({ status }: { status: string }) => {
       // Known when the query ends (a 404 names no tenant): made-up ids share one series.
-      const label = app.ragswap.tenantIndexes.status(tenant) ? tenant : UNKNOWN_TENANT_LABEL;
+      const label = app.ragswap.tenantIndexes.knows(tenant) ? tenant : UNKNOWN_TENANT_LABEL;
       app.ragswap.metrics.observeQuery(label, status, (performance.now() - startedAt) / 1000);
     };
     // A client that hangs up should stop the language model too.
