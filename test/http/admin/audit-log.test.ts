@@ -1,22 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditInput } from '../../../src/http/admin/audit.ts';
-import { ConsulKvClient, type KvClient } from '../../../src/kv/consul-kv-client.ts';
-import { EmbeddedKvServer } from '../../../src/kv/kv-server.ts';
+import type { ConsulKvClient } from '../../../src/kv/consul-kv-client.ts';
+import { kvClientWith, useEmbeddedKv } from '../../helpers/kv.ts';
 
 const PREFIX = 'rag/audit/';
-let server: EmbeddedKvServer;
+const embedded = useEmbeddedKv();
 let kv: ConsulKvClient;
-
-beforeAll(async () => {
-  server = await EmbeddedKvServer.start({ port: 0 });
-  kv = new ConsulKvClient({ address: server.address });
+beforeAll(() => {
+  kv = embedded.client;
 });
-afterAll(async () => server?.stop());
 
 /** Counts the values read, so a test can see how much of the log one page costs. */
 function countingClient() {
   const counts = { gets: 0, lists: 0 };
-  const client: KvClient = {
+  const client = kvClientWith(kv, {
     list: (prefix, options) => {
       counts.lists += 1;
       return kv.list(prefix, options);
@@ -25,10 +22,7 @@ function countingClient() {
       counts.gets += 1;
       return kv.get(key, options);
     },
-    keys: (prefix, options) => kv.keys(prefix, options),
-    put: (key, value, options) => kv.put(key, value, options),
-    delete: (key, options) => kv.delete(key, options),
-  };
+  });
   return { client, counts };
 }
 

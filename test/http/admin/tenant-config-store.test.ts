@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, KvUnavailableError } from '../../../src/errors.ts';
 import { tenantConfigKey } from '../../../src/tenants/desired-tenants.ts';
 import { AuditLog } from '../../../src/http/admin/audit.ts';
 import { TenantConfigStore } from '../../../src/http/admin/tenant-config-store.ts';
-import { ConsulKvClient, type KvClient } from '../../../src/kv/consul-kv-client.ts';
-import { EmbeddedKvServer } from '../../../src/kv/kv-server.ts';
+import type { ConsulKvClient, KvClient } from '../../../src/kv/consul-kv-client.ts';
+import { kvClientWith, useEmbeddedKv } from '../../helpers/kv.ts';
 
 /**
  * The races the HTTP test cannot time: another write landing between the store's read and its
@@ -14,22 +14,16 @@ const PREFIX = 'rag/tenants/';
 const config = (version: string) => ({ version, data_source: { type: 'fs', path: 'examples/acme-handbook' } });
 const logger = { errors: [] as unknown[], error(obj: unknown) { this.errors.push(obj); } };
 
-let server: EmbeddedKvServer;
+const embedded = useEmbeddedKv();
 let kv: ConsulKvClient;
-
-beforeAll(async () => {
-  server = await EmbeddedKvServer.start({ port: 0 });
-  kv = new ConsulKvClient({ address: server.address });
+beforeAll(() => {
+  kv = embedded.client;
 });
-afterAll(async () => server?.stop());
 
 /** A client whose next config PUT is preceded by someone else's write (the race window). */
 function racingClient(intruder: () => Promise<void>): KvClient {
   let armed = true;
-  return {
-    list: (prefix, options) => kv.list(prefix, options),
-    get: (key, options) => kv.get(key, options),
-    keys: (prefix, options) => kv.keys(prefix, options),
+  return kvClientWith(kv, {
     delete: async (key, options) => {
       if (armed && key.startsWith(PREFIX)) {
         armed = false;
@@ -44,7 +38,7 @@ function racingClient(intruder: () => Promise<void>): KvClient {
       }
       return kv.put(key, value, options);
     },
-  };
+  });
 }
 
 const storeOn = (client: KvClient, audit = new AuditLog({ kv: client, prefix: 'rag/audit-store/' })) => new TenantConfigStore({ kv: client, prefix: PREFIX, audit, logger });
@@ -98,10 +92,7 @@ describe('TenantConfigStore races', () => {
   it('keeps the write and its audit record when reading the new index back fails', async () => {
     const audit = new AuditLog({ kv, prefix: 'rag/audit-readback/' });
     let failNextGet = false;
-    const flaky: KvClient = {
-      list: (prefix, options) => kv.list(prefix, options),
-      keys: (prefix, options) => kv.keys(prefix, options),
-      delete: (key, options) => kv.delete(key, options),
+    const flaky = kvClientWith(kv, {
       get: async (key, options) => {
         if (failNextGet && key.endsWith('readback/config')) {
           failNextGet = false;
@@ -114,7 +105,7 @@ describe('TenantConfigStore races', () => {
         if (key.endsWith('readback/config')) failNextGet = true;
         return ok;
       },
-    };
+    });
     const errorsBefore = logger.errors.length;
     const result = await storeOn(flaky, audit).put('readback', config('v1'), 0, 'me');
     expect(result.modify_index).toBeNull();
@@ -125,20 +116,13 @@ describe('TenantConfigStore races', () => {
   });
 
   it('returns a null modify_index when another write already followed the own one', async () => {
-    let client: KvClient = kv;
-    const wrapped: KvClient = {
-      ...kv,
-      list: (prefix, options) => kv.list(prefix, options),
-      delete: (key, options) => kv.delete(key, options),
-      get: (key, options) => kv.get(key, options),
-      keys: (prefix, options) => kv.keys(prefix, options),
+    const client = kvClientWith(kv, {
       put: async (key, value, options) => {
         const ok = await kv.put(key, value, options);
         if (key.endsWith('late/config')) await kv.put(key, JSON.stringify(config('later')));
         return ok;
       },
-    };
-    client = wrapped;
+    });
     const result = await storeOn(client).put('late', config('v1'), 0, 'me');
     expect(result.modify_index).toBeNull();
   });
