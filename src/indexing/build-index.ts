@@ -86,8 +86,9 @@ export function sectionsOf(text: string, maxChars = SECTION_CHARS, runChars = UN
     if (current) sections.push(current);
     current = '';
   };
+  const unbroken = unbrokenRun(runChars);
   for (const paragraph of text.split(/(?<=\n[ \t]*\n)/)) {
-    for (const piece of piecesOf(paragraph, maxChars, runChars)) {
+    for (const piece of piecesOf(paragraph, unbroken, maxChars, runChars)) {
       // A piece of an unbroken run is a section of its own: SentenceSplitter must never see a long one.
       if (piece.unbroken) {
         flush();
@@ -107,9 +108,9 @@ export function sectionsOf(text: string, maxChars = SECTION_CHARS, runChars = UN
 /** Runs of this many characters without a space or punctuation. */
 const unbrokenRun = (runChars: number) => new RegExp(`[^\\s.,;:!?。，、；：！？]{${runChars + 1},}`, 'gu');
 
-function* piecesOf(paragraph: string, maxChars: number, runChars: number): Generator<{ text: string; unbroken: boolean }> {
+function* piecesOf(paragraph: string, unbroken: RegExp, maxChars: number, runChars: number): Generator<{ text: string; unbroken: boolean }> {
   let last = 0;
-  for (const match of paragraph.matchAll(unbrokenRun(runChars))) {
+  for (const match of paragraph.matchAll(unbroken)) {
     for (const text of cutLongText(paragraph.slice(last, match.index), maxChars, runChars)) yield { text, unbroken: false };
     for (let start = 0; start < match[0].length; start += runChars) yield { text: match[0].slice(start, start + runChars), unbroken: true };
     last = match.index + match[0].length;
